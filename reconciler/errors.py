@@ -1,0 +1,149 @@
+"""One error hierarchy for gridops.
+
+Every failure a user can meet is a ``GridopsError``: it carries the exit code the CLI returns
+and a short machine-readable ``reason``. Adapters (Grid client, GitHub client, git source,
+state backends, AWS checks) turn library exceptions into these with ``raise ... from e``;
+the one top-level handler in the CLI prints ``message`` (and ``hint``) and exits with
+``exit_code``. Nothing below the CLI prints or exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GridopsError(Exception):
+    """Base class. ``message`` says what went wrong, ``hint`` what to do about it."""
+
+    exit_code: int = 1
+    reason: str = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validation finding, reported with every other finding at once.
+
+    ``file`` is relative to the repository root; ``line`` and ``col`` are 1-based (0 when
+    unknown); ``path`` is the JSON path inside the document (``spec.instanceTypes[1].name``),
+    empty for file-level findings.
+    """
+
+    file: str
+    line: int
+    col: int
+    message: str
+    path: str = ""
+    severity: str = "error"  # "error" or "warning"
+
+    def format(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class ValidationError(GridopsError):
+    """The desired state could not be loaded: carries every finding, not just the first."""
+
+    reason = "validation"
+
+    def __init__(self, findings: list[Finding]) -> None:
+        errors = [f for f in findings if f.severity == "error"]
+        super().__init__(
+            f"{len(errors)} problem(s) found in the cluster documents",
+            hint="fix the findings above and run `gridops validate` again",
+        )
+        self.findings = findings
+
+
+class ConfigError(GridopsError):
+    """Bad settings, bad options, bad plan file: the user must change something."""
+
+    reason = "config"
+
+
+class SecretError(GridopsError):
+    """A secret reference could not be resolved. Never includes the secret value."""
+
+    reason = "secret"
+
+
+class GridAPIError(GridopsError):
+    """The Grid API refused a call or answered something unusable."""
+
+    reason = "grid-api"
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class GridAuthError(GridAPIError):
+    reason = "grid-auth"
+
+
+class GridNotFound(GridAPIError):
+    reason = "grid-not-found"
+
+
+class GridConflict(GridAPIError):
+    reason = "grid-conflict"
+
+
+class GitError(GridopsError):
+    reason = "git"
+
+
+class StateError(GridopsError):
+    """The state backend could not be read or written."""
+
+    reason = "state"
+
+
+class StateConflict(StateError):
+    """Someone else wrote the state since it was read; nothing was overwritten."""
+
+    reason = "state-conflict"
+
+
+class LockError(StateError):
+    """The state lock is held by someone else (``holder`` says who)."""
+
+    reason = "locked"
+
+    def __init__(self, message: str, *, holder: dict[str, str] | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.holder = holder or {}
+
+
+class PlanRefused(GridopsError):
+    """A safety guard stopped the plan (too many deletes, empty desired set, ...)."""
+
+    reason = "plan-guard"
+
+
+class StalePlan(GridopsError):
+    """A saved plan no longer matches git or the live state."""
+
+    reason = "stale-plan"
+
+
+class GitHubError(GridopsError):
+    reason = "github"
+
+
+class AWSError(GridopsError):
+    reason = "aws"
+
+
+class Aborted(GridopsError):
+    """The user declined, or no terminal was there to ask."""
+
+    reason = "aborted"

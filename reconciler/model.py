@@ -1,0 +1,220 @@
+"""The values that flow through gridops: desired clusters (from git), live clusters (from Grid),
+and secret references. Plain frozen data; no I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+# --- Grid enums (grid-api.md) -----------------------------------------------------------------
+
+PHASE_UNSPECIFIED = "CLUSTER_STATE_UNSPECIFIED"
+PHASE_PENDING = "CLUSTER_STATE_PENDING"
+PHASE_QUEUED = "CLUSTER_STATE_QUEUED"
+PHASE_RUNNING = "CLUSTER_STATE_RUNNING"
+PHASE_FAILED = "CLUSTER_STATE_FAILED"
+PHASE_DELETED = "CLUSTER_STATE_DELETED"
+CLUSTER_STATES = (PHASE_UNSPECIFIED, PHASE_PENDING, PHASE_QUEUED, PHASE_RUNNING, PHASE_FAILED,
+                  PHASE_DELETED)
+
+TYPE_UNSPECIFIED = "CLUSTER_TYPE_UNSPECIFIED"
+TYPE_LEGACY = "CLUSTER_TYPE_LEGACY"
+TYPE_GLOBAL = "CLUSTER_TYPE_GLOBAL"
+TYPE_BYOC = "CLUSTER_TYPE_BYOC"
+CLUSTER_TYPES = (TYPE_UNSPECIFIED, TYPE_LEGACY, TYPE_GLOBAL, TYPE_BYOC)
+
+PROFILE_UNSPECIFIED = "CLUSTER_PERFORMANCE_PROFILE_UNSPECIFIED"
+PROFILE_DEFAULT = "CLUSTER_PERFORMANCE_PROFILE_DEFAULT"
+PROFILE_COST_SAVING = "CLUSTER_PERFORMANCE_PROFILE_COST_SAVING"
+PERFORMANCE_PROFILES = (PROFILE_UNSPECIFIED, PROFILE_DEFAULT, PROFILE_COST_SAVING)
+
+#: The document's short profile names and their wire enum.
+PROFILE_BY_NAME = {"default": PROFILE_DEFAULT, "cost-saving": PROFILE_COST_SAVING}
+
+AVAILABILITY = ("AVAILABILITY_UNSPECIFIED", "AVAILABILITY_AVAILABLE", "AVAILABILITY_LIMITED",
+                "AVAILABILITY_UNAVAILABLE")
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A reference to a secret, never its value.
+
+    ``kind`` is the document key (``fromEnv``, ``fromSsm``, ``fromSecretsManager``,
+    ``fromTerraformOutput``); ``params`` is the reference's own fields as sorted (key, value)
+    pairs, e.g. ``(("name", "GRID_EXTERNAL_ID_RESEARCH"),)`` for ``{fromEnv: NAME}``.
+    """
+
+    kind: str
+    params: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        """A human description that names where the secret lives (safe to print)."""
+        inner = ", ".join(f"{k}={v}" for k, v in self.params)
+        return f"{self.kind}({inner})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "params": dict(self.params)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SecretRef:
+        return cls(kind=str(data["kind"]),
+                   params=tuple(sorted((str(k), str(v)) for k, v in data["params"].items())))
+
+
+# --- desired state ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a document came from: ``file`` relative to the repo root, 1-based ``line``."""
+
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """One instance type a cluster may use.
+
+    ``overprovisioned_on_demand``: instances kept warm on demand (0 when the document omits it).
+    ``root_volume_gib``: root volume size; ``None`` when the document leaves it to Grid.
+    """
+
+    name: str
+    overprovisioned_on_demand: int = 0
+    root_volume_gib: int | None = None
+
+
+@dataclass(frozen=True)
+class DesiredCluster:
+    """One ``GridCluster`` document after defaults are merged and validation passed.
+
+    ``performance_profile`` is the wire enum. ``aws_extra`` holds the other
+    AWSClusterDriverSpec fields the document sets (wire camelCase keys); only those keys are
+    managed. ``labels`` and ``deletion_protection`` are local and never sent to Grid.
+    """
+
+    name: str
+    region: str
+    role_arn: str
+    external_id: SecretRef
+    performance_profile: str
+    instance_types: tuple[InstanceSpec, ...]
+    deletion_protection: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
+    aws_extra: tuple[tuple[str, Any], ...] = ()
+    source: SourceLocation = field(default_factory=lambda: SourceLocation(""))
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """Everything the repository asks for, keyed by cluster name."""
+
+    clusters: Mapping[str, DesiredCluster]
+    git_sha: str | None = None
+    #: Files under the clusters folder that differ from HEAD (plan notes them; apply refuses).
+    uncommitted: tuple[str, ...] = ()
+
+
+# --- live state -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LiveCluster:
+    """A cluster as the Grid API reports it.
+
+    ``spec`` is the raw wire ClusterSpec (camelCase dict) exactly as answered, including the
+    fields the server sets; ``phase`` and ``reason`` come from ``status``.
+    """
+
+    id: str
+    name: str
+    cluster_type: str
+    phase: str
+    desired_state: str
+    spec: Mapping[str, Any]
+    reason: str = ""
+    created_at: str = ""
+
+    @property
+    def is_byoc(self) -> bool:
+        return self.cluster_type == TYPE_BYOC
+
+    @property
+    def terminating(self) -> bool:
+        return self.desired_state == PHASE_DELETED and self.phase != PHASE_DELETED
+
+    @property
+    def in_progress(self) -> bool:
+        """Being created: queued or pending toward RUNNING."""
+        return self.phase in (PHASE_QUEUED, PHASE_PENDING, PHASE_UNSPECIFIED) and \
+            self.desired_state != PHASE_DELETED
+
+
+class Ownership(str, Enum):
+    CREATED = "created"
+    IMPORTED = "imported"
+
+
+@dataclass(frozen=True)
+class InventoryEntry:
+    """A cluster gridops owns.
+
+    ``deletion_protection`` is as of the last apply; ``pending_delete`` is set when a delete was
+    requested but not yet confirmed (kept so the next run retries); ``leftovers`` lists AWS
+    resources a finished delete left behind (ARNs or ids), empty when clean.
+    """
+
+    name: str
+    ownership: Ownership = Ownership.CREATED
+    deletion_protection: bool = False
+    region: str = ""
+    role_arn: str = ""
+    applied_sha: str | None = None
+    pending_delete: bool = False
+    leftovers: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "ownership": self.ownership.value,
+            "deletionProtection": self.deletion_protection, "region": self.region,
+            "roleArn": self.role_arn, "appliedSha": self.applied_sha,
+            "pendingDelete": self.pending_delete, "leftovers": list(self.leftovers),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> InventoryEntry:
+        return cls(
+            name=str(data["name"]), ownership=Ownership(data.get("ownership", "created")),
+            deletion_protection=bool(data.get("deletionProtection", False)),
+            region=str(data.get("region", "")), role_arn=str(data.get("roleArn", "")),
+            applied_sha=data.get("appliedSha"), pending_delete=bool(data.get("pendingDelete")),
+            leftovers=tuple(str(x) for x in data.get("leftovers", ())),
+        )
+
+
+@dataclass(frozen=True)
+class State:
+    """The persisted state: the inventory of owned clusters. ``serial`` grows on every write."""
+
+    inventory: Mapping[str, InventoryEntry]
+    serial: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": 1, "serial": self.serial,
+                "inventory": [e.to_json() for _, e in sorted(self.inventory.items())]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> State:
+        entries = [InventoryEntry.from_json(e) for e in data.get("inventory", [])]
+        return cls(inventory={e.name: e for e in entries}, serial=int(data.get("serial", 0)))
+
+    @classmethod
+    def empty(cls) -> State:
+        return cls(inventory={})

@@ -1,0 +1,201 @@
+"""The plan as data: what gridops intends to do, made by one pure function (planner.make_plan)
+from (desired, live, inventory), saved to and loaded from JSON, carried out by apply.
+
+A plan never holds a secret value: secret fields are carried as ``SecretRef`` and resolved by
+apply; their field changes are marked ``sensitive`` and have no old/new values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from reconciler.errors import ConfigError
+from reconciler.model import SecretRef
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    NOOP = "no-op"
+    #: a create or delete is already under way in Grid; nothing to send, wait for it
+    WAIT = "wait"
+    #: the live cluster is FAILED; reported with its reason, not touched
+    FAILED = "failed"
+    #: a change the guards refuse until a person acts (protected delete, adopt by import)
+    BLOCKED = "blocked"
+
+    @property
+    def changes_grid(self) -> bool:
+        return self in (Action.CREATE, Action.UPDATE, Action.DELETE)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs. ``path`` is the wire path (``driver.kubernetes.aws.region``,
+    ``driver.kubernetes.aws.instanceTypes[g4dn.xlarge].rootVolumeSize``). ``old`` is ``None``
+    for an added field, ``new`` is ``None`` for a removed one. When ``sensitive`` both are
+    ``None`` and renderers print ``(sensitive value changed)``.
+    """
+
+    path: str
+    old: Any = None
+    new: Any = None
+    sensitive: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "old": self.old, "new": self.new, "sensitive": self.sensitive}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FieldChange:
+        return cls(path=str(data["path"]), old=data.get("old"), new=data.get("new"),
+                   sensitive=bool(data.get("sensitive", False)))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What the plan does to one cluster.
+
+    ``spec`` is the desired wire ClusterSpec for CREATE/UPDATE with every secret field left out;
+    ``secrets`` maps each secret's wire path to its reference so apply can resolve it.
+    ``managed_aws_keys`` lists the AWSClusterDriverSpec keys this document manages (for the
+    read-modify-write of an update). ``reason`` is for display only; apply never reads it.
+    """
+
+    name: str
+    action: Action
+    reason: str = ""
+    cluster_id: str | None = None
+    field_changes: tuple[FieldChange, ...] = ()
+    spec: Mapping[str, Any] | None = None
+    secrets: Mapping[str, SecretRef] = field(default_factory=dict)
+    managed_aws_keys: tuple[str, ...] = ()
+    deletion_protection: bool = False
+    source: str = ""
+    phase: str = ""
+    #: True when the change is drift (git did not change, live did); set by the PR diff view.
+    drift: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "action": self.action.value, "reason": self.reason,
+            "clusterId": self.cluster_id,
+            "fieldChanges": [c.to_json() for c in self.field_changes],
+            "spec": self.spec, "secrets": {k: v.to_json() for k, v in self.secrets.items()},
+            "managedAwsKeys": list(self.managed_aws_keys),
+            "deletionProtection": self.deletion_protection, "source": self.source,
+            "phase": self.phase, "drift": self.drift,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        return cls(
+            name=str(data["name"]), action=Action(data["action"]),
+            reason=str(data.get("reason", "")), cluster_id=data.get("clusterId"),
+            field_changes=tuple(FieldChange.from_json(c) for c in data.get("fieldChanges", [])),
+            spec=data.get("spec"),
+            secrets={k: SecretRef.from_json(v) for k, v in data.get("secrets", {}).items()},
+            managed_aws_keys=tuple(data.get("managedAwsKeys", [])),
+            deletion_protection=bool(data.get("deletionProtection", False)),
+            source=str(data.get("source", "")), phase=str(data.get("phase", "")),
+            drift=bool(data.get("drift", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole plan and where it came from.
+
+    ``git_sha``: the commit the desired state was read at (None outside git).
+    ``live_fingerprint``: sha256 of the managed view of every live BYOC cluster (secrets
+    excluded); apply of a saved plan refuses when it no longer matches.
+    ``unmanaged``: live BYOC clusters that gridops does not own and will not touch.
+    ``warnings``: notes for the reader (uncommitted files, preflight warnings, ...).
+    """
+
+    changes: tuple[Change, ...]
+    created_at: str
+    git_sha: str | None
+    live_fingerprint: str
+    unmanaged: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    settings_file: str = "gridops.yaml"
+    format_version: int = PLAN_FORMAT_VERSION
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action.changes_grid for c in self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "formatVersion": self.format_version, "createdAt": self.created_at,
+            "gitSha": self.git_sha, "liveFingerprint": self.live_fingerprint,
+            "settingsFile": self.settings_file,
+            "changes": [c.to_json() for c in self.changes],
+            "unmanaged": list(self.unmanaged), "warnings": list(self.warnings),
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        version = data.get("formatVersion")
+        if version != PLAN_FORMAT_VERSION:
+            raise ConfigError(
+                f"plan file format {version!r} is not supported (this gridops reads "
+                f"format {PLAN_FORMAT_VERSION})", hint="make a new plan with `gridops plan --out`")
+        return cls(
+            changes=tuple(Change.from_json(c) for c in data["changes"]),
+            created_at=str(data["createdAt"]), git_sha=data.get("gitSha"),
+            live_fingerprint=str(data["liveFingerprint"]),
+            unmanaged=tuple(data.get("unmanaged", [])), warnings=tuple(data.get("warnings", [])),
+            settings_file=str(data.get("settingsFile", "gridops.yaml")),
+        )
+
+    @classmethod
+    def loads(cls, text: str, *, source: str = "plan file") -> Plan:
+        try:
+            data = json.loads(text)
+            return cls.from_json(data)
+        except ConfigError:
+            raise
+        except (ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"{source} is not a gridops plan: {e}",
+                              hint="make a new plan with `gridops plan --out FILE`") from e
+
+
+class Outcome(str, Enum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """What happened to one cluster during apply. ``error`` is a user-facing message."""
+
+    name: str
+    action: Action
+    outcome: Outcome
+    error: str = ""
+    phase: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    results: tuple[ChangeResult, ...]
+    git_sha: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(r.outcome is Outcome.FAILED for r in self.results)

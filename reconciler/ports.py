@@ -1,0 +1,86 @@
+"""The edges the core talks to, as protocols. Real implementations live in ``grid/``,
+``state/``, ``secrets.py`` and ``aws/``; the core only sees these shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from reconciler.model import LiveCluster, SecretRef, State
+
+
+class GridAPI(Protocol):
+    """The Grid cluster API (grid-api.md). Every method raises ``GridAPIError`` subclasses."""
+
+    def list_clusters(self, *, phase_not_in: Sequence[str] = ...,
+                      phase_in: Sequence[str] = (), cluster_type_in: Sequence[str] = (),
+                      cluster_type_not_in: Sequence[str] = ()) -> list[LiveCluster]:
+        """One ``GET /v1/core/clusters``; by default excludes DELETED clusters."""
+        ...
+
+    def get_cluster(self, cluster_id: str) -> LiveCluster: ...
+
+    def create_cluster(self, name: str, spec: Mapping[str, Any]) -> LiveCluster: ...
+
+    def update_cluster(self, cluster_id: str, name: str,
+                       spec: Mapping[str, Any]) -> LiveCluster: ...
+
+    def delete_cluster(self, cluster_id: str, *, force: bool = False) -> None: ...
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """A state as read, with the backend's opaque ``version`` token (etag, mtime+serial, ...)
+    that ``write`` checks so a concurrent change is never lost."""
+
+    state: State
+    version: str | None
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds the apply lock: ``id`` is what ``gridops force-unlock ID`` takes."""
+
+    id: str
+    who: str
+    when: str
+    run: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "who": self.who, "when": self.when, "run": self.run}
+
+
+class StateBackend(Protocol):
+    """Where the inventory lives (``local`` JSON file, ``s3``)."""
+
+    def read(self) -> StateSnapshot:
+        """The current state; an empty State with version None when none exists yet."""
+        ...
+
+    def write(self, state: State, *, expected_version: str | None) -> StateSnapshot:
+        """Write ``state`` only if the stored version is still ``expected_version``;
+        raises ``StateConflict`` otherwise. Returns the new snapshot."""
+        ...
+
+    def lock(self, info: LockInfo, *, wait_seconds: float = 0) -> AbstractContextManager[None]:
+        """Hold the apply lock for the ``with`` block; raises ``LockError`` naming the holder
+        when it cannot be had within ``wait_seconds``."""
+        ...
+
+    def force_unlock(self, lock_id: str) -> None:
+        """Release a lock left by a dead run; raises ``LockError`` if ``lock_id`` is not it."""
+        ...
+
+
+class SecretResolver(Protocol):
+    """Resolves secret references lazily, once per run, and remembers what it resolved so every
+    writer can mask the values."""
+
+    def resolve(self, ref: SecretRef, *, cluster: str) -> str:
+        """The value; raises ``SecretError`` naming the cluster and the reference."""
+        ...
+
+    def resolved_values(self) -> Iterator[str]: ...
