@@ -1,0 +1,1 @@
+"""Fixtures for the Grid emulator over real loopback HTTP (filled in with reconciler.sim)."""
