@@ -1,0 +1,92 @@
+"""The git edge: where the repository is, which commit it is at, what is uncommitted, and the
+cluster files at any revision. Everything git-specific stays here (GitPython)."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import git
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from reconciler.errors import GitError
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _open(repo_root: Path) -> git.Repo:
+    try:
+        return git.Repo(repo_root, search_parent_directories=False)
+    except (InvalidGitRepositoryError, NoSuchPathError) as e:
+        raise GitError(f"{repo_root} is not a git repository",
+                       hint="run gridops inside the GitOps repository (or `git init` it)") from e
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The top of the git work tree holding ``start``, or None outside git."""
+    try:
+        repo = git.Repo(start, search_parent_directories=True)
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        return None
+    return Path(repo.working_tree_dir) if repo.working_tree_dir else None
+
+
+def head_sha(repo_root: Path) -> str | None:
+    """The commit HEAD points at; None in a repository with no commits yet."""
+    repo = _open(repo_root)
+    try:
+        return repo.head.commit.hexsha
+    except ValueError:
+        return None
+
+
+def uncommitted_files(repo_root: Path, folder: str) -> tuple[str, ...]:
+    """Files under ``folder`` that differ from HEAD: modified, staged, deleted or untracked."""
+    repo = _open(repo_root)
+    try:
+        out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--", folder)
+    except GitCommandError as e:
+        raise GitError(f"git status failed: {e.stderr.strip()}") from e
+    paths: list[str] = []
+    entries = iter(out.split("\0"))
+    for entry in entries:
+        if not entry:
+            continue
+        status, path = entry[:2], entry[3:]
+        if "R" in status or "C" in status:
+            next(entries, None)  # the rename source follows as its own entry
+        paths.append(path)
+    return tuple(sorted(paths))
+
+
+def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
+    """The ``*.yaml``/``*.yml`` files under ``folder`` at ``rev``, by repo-relative path."""
+    repo = _open(repo_root)
+    try:
+        commit = repo.commit(rev)
+    except (GitCommandError, ValueError, git.BadName) as e:
+        raise GitError(f"unknown git revision {rev!r}",
+                       hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+    prefix = PurePosixPath(folder.strip("/"))
+    try:
+        tree = commit.tree / str(prefix) if str(prefix) not in ("", ".") else commit.tree
+    except KeyError:
+        return {}
+    files: dict[str, bytes] = {}
+    for item in tree.traverse():
+        if isinstance(item, git.Blob) and item.path.endswith(_YAML_SUFFIXES):
+            if any(part.startswith(".") for part in PurePosixPath(item.path).parts):
+                continue
+            files[item.path] = item.data_stream.read()
+    return dict(sorted(files.items()))
+
+
+def merge_base(repo_root: Path, a: str, b: str) -> str:
+    repo = _open(repo_root)
+    try:
+        bases = repo.merge_base(a, b)
+    except GitCommandError as e:
+        raise GitError(f"cannot find the merge base of {a} and {b}",
+                       hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+    if not bases:
+        raise GitError(f"{a} and {b} have no common history")
+    return str(bases[0].hexsha)
