@@ -1,0 +1,141 @@
+"""The plan, made by one pure function from (desired, live, inventory).
+
+Only BYOC clusters count: GLOBAL and LEGACY ones are never touched nor listed. Ownership comes
+from the inventory alone: prune deletes only what gridops owns and git no longer holds, and a
+live cluster gridops does not own is never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from reconciler import wire
+from reconciler.diff import diff_secret, diff_specs
+from reconciler.errors import SecretError
+from reconciler.model import (
+    PHASE_DELETED,
+    PHASE_FAILED,
+    DesiredCluster,
+    DesiredState,
+    InventoryEntry,
+    LiveCluster,
+    State,
+)
+from reconciler.plan import Action, Change, FieldChange, Plan
+
+SecretLookup = Callable[[DesiredCluster], "str | None"]
+
+UNMANAGED_REASON = ("exists in Grid but is not managed by gridops: adopt it with "
+                    "`gridops import {name}`")
+PROTECTED_REASON = ("removed from git while protected: merge `deletionProtection: false` "
+                    "first, then remove it")
+ALREADY_DELETED_REASON = "already deleted; will be dropped from the inventory"
+
+
+def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, *,
+              resolve_secret: SecretLookup, prune: bool, now: str) -> Plan:
+    """What to do to each cluster. ``resolve_secret`` gives a desired cluster's externalId
+    (or None when it is not available; then that field is not compared)."""
+    byoc = {c.name: c for c in live if c.is_byoc and c.phase != PHASE_DELETED}
+    inventory = state.inventory
+    warnings: list[str] = []
+    changes = [_plan_desired(c, byoc.get(name), inventory.get(name), resolve_secret, warnings)
+               for name, c in desired.clusters.items()]
+    stale = sorted(set(inventory) - set(desired.clusters))
+    if prune:
+        changes.extend(_plan_stale(inventory[name], byoc.get(name)) for name in stale)
+    elif stale:
+        warnings.append("prune is off: these clusters left git but are kept: "
+                        + ", ".join(stale))
+    unmanaged = sorted(set(byoc) - set(desired.clusters) - set(inventory))
+    return Plan(changes=tuple(sorted(changes, key=lambda c: c.name)), created_at=now,
+                git_sha=desired.git_sha, live_fingerprint=wire.live_fingerprint(live),
+                unmanaged=tuple(unmanaged), warnings=tuple(warnings))
+
+
+def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryEntry | None,
+                  resolve_secret: SecretLookup, warnings: list[str]) -> Change:
+    if live is None:
+        reason = "new in git" if entry is None else (
+            "deleted by an earlier run and back in git; will be created again"
+            if entry.pending_delete else
+            "owned by gridops but gone from Grid (deleted outside gridops?); "
+            "will be created again")
+        return _desired_change(c, Action.CREATE, reason, with_spec=True)
+    if entry is None:
+        return _desired_change(c, Action.BLOCKED, UNMANAGED_REASON.format(name=c.name), live)
+    if live.terminating:
+        return _desired_change(c, Action.WAIT,
+                               "being deleted; will be created again when gone", live)
+    if live.phase == PHASE_FAILED:
+        return _desired_change(c, Action.FAILED, live.reason or "failed (no reason given)", live)
+    if live.in_progress:
+        return _desired_change(c, Action.WAIT, "being created", live)
+    return _compare(c, live, resolve_secret, warnings)
+
+
+def _compare(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretLookup,
+             warnings: list[str]) -> Change:
+    spec = wire.to_wire_spec(c)
+    desired_view, live_view = wire.comparable_views(spec, live.spec, wire.managed_aws_keys(c))
+    changes = list(diff_specs(desired_view, live_view))
+    live_secret = wire.aws_of(live.spec).get("externalId")
+    if isinstance(live_secret, str) and live_secret:
+        secret_change = diff_secret(wire.EXTERNAL_ID_PATH,
+                                    _lookup_secret(c, resolve_secret, warnings), live_secret)
+        changes.extend([secret_change] if secret_change else [])
+    if not changes:
+        return _desired_change(c, Action.NOOP, "", live)
+    field_changes = tuple(sorted(changes, key=lambda f: f.path))
+    return _desired_change(c, Action.UPDATE, "differs from git", live, with_spec=True,
+                           field_changes=field_changes)
+
+
+def _lookup_secret(c: DesiredCluster, resolve_secret: SecretLookup,
+                   warnings: list[str]) -> str | None:
+    try:
+        return resolve_secret(c)
+    except SecretError as e:
+        warnings.append(f"{c.name}: externalId not compared: {e.message}")
+        return None
+
+
+def _desired_change(c: DesiredCluster, action: Action, reason: str,
+                    live: LiveCluster | None = None, *, with_spec: bool = False,
+                    field_changes: tuple[FieldChange, ...] = ()) -> Change:
+    return Change(
+        name=c.name, action=action, reason=reason,
+        cluster_id=live.id if live else None, field_changes=field_changes,
+        spec=wire.to_wire_spec(c) if with_spec else None,
+        secrets=wire.secret_paths(c) if with_spec else {},
+        managed_aws_keys=wire.managed_aws_keys(c) if with_spec else (),
+        deletion_protection=c.deletion_protection, source=str(c.source),
+        phase=live.phase if live else "",
+    )
+
+
+def _plan_stale(entry: InventoryEntry, live: LiveCluster | None) -> Change:
+    """An owned cluster git no longer holds."""
+    base = Change(name=entry.name, action=Action.NOOP, cluster_id=live.id if live else None,
+                  deletion_protection=entry.deletion_protection,
+                  phase=live.phase if live else PHASE_DELETED)
+    if live is None:
+        return _with(base, Action.NOOP, ALREADY_DELETED_REASON)
+    if live.terminating:
+        return _with(base, Action.WAIT, "being deleted")
+    if entry.deletion_protection:
+        return _with(base, Action.BLOCKED, PROTECTED_REASON)
+    reason = "delete requested earlier; trying again" if entry.pending_delete \
+        else "removed from git"
+    return _with(base, Action.DELETE, reason)
+
+
+def _with(change: Change, action: Action, reason: str) -> Change:
+    return replace(change, action=action, reason=reason)
+
+
+def is_dropped_from_inventory(change: Change) -> bool:
+    """The bookkeeping change of an owned cluster already gone from Grid."""
+    return change.action is Action.NOOP and change.phase == PHASE_DELETED
+

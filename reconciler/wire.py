@@ -1,0 +1,223 @@
+"""Desired clusters <-> Grid's wire ClusterSpec, and the comparable view of either.
+
+Pure functions. ``to_wire_spec`` maps a document to the camelCase ClusterSpec Grid takes, with
+every secret left out (``secret_paths`` carries them as references). ``managed_view`` projects a
+spec, desired or live, onto the fields the repository manages, undoing protobuf JSON's habit
+of omitting zero values, so that equal clusters give equal views. ``merge_for_update`` is the
+read-modify-write of an update; ``live_fingerprint`` summarises what a plan saw.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from reconciler.model import (
+    PHASE_RUNNING,
+    PROFILE_UNSPECIFIED,
+    TYPE_BYOC,
+    DesiredCluster,
+    InstanceSpec,
+    LiveCluster,
+    SecretRef,
+)
+
+AWS_PATH = ("driver", "kubernetes", "aws")
+EXTERNAL_ID_PATH = "driver.kubernetes.aws.externalId"
+#: The AWS driver keys every document manages (externalId is a secret, compared apart).
+CORE_AWS_KEYS = ("region", "roleArn", "instanceTypes")
+SECRET_AWS_KEYS = frozenset({"externalId"})
+
+_INT_FIELDS = frozenset({
+    "xMultiAzCount", "abortIncompleteDatastoreNumDays",
+    "datastoreTransitionToIntelligentTieringNumDays",
+    "experimentTransitionToIntelligentTieringNumDays",
+    "overprovisionedOndemandCount", "rootVolumeSize",
+})
+_BOOL_FIELDS = frozenset({
+    "guarddutyIntegration", "enableDnsFirewall", "fsxEnabled", "internalTestCluster",
+    "enableDatastoreTransitionToIntelligentTiering",
+    "enableExperimentTransitionToIntelligentTiering",
+})
+_LIST_FIELDS = frozenset({"azSkipIds", "instanceTypes"})
+#: Keys the AWS driver spec knows as strings (grid-api.md); an omitted one means "".
+_STRING_FIELDS = frozenset({
+    "region", "roleArn", "externalId", "bucketName", "kubernetesVersion",
+    "builderAmiNameOverride", "builderAmiOverride", "bastionAmiOverride", "cpuAmiOverride",
+    "gpuAmiOverride", "managementNodeInstanceType", "builderNodeInstanceType",
+    "tensorboardNodeInstanceType", "originalClusterName", "internalGcTtl",
+})
+
+
+# --- desired -> wire --------------------------------------------------------------------------
+
+def to_wire_spec(c: DesiredCluster) -> dict[str, Any]:
+    """The ClusterSpec to send for ``c``, without its secret fields."""
+    aws: dict[str, Any] = {key: copy.deepcopy(value) for key, value in c.aws_extra}
+    aws.update(region=c.region, roleArn=c.role_arn,
+               instanceTypes=[_instance_to_wire(i) for i in c.instance_types])
+    return {
+        "clusterType": TYPE_BYOC,
+        "desiredState": PHASE_RUNNING,
+        "performanceProfile": c.performance_profile,
+        "driver": {"kubernetes": {"aws": aws}},
+    }
+
+
+def _instance_to_wire(i: InstanceSpec) -> dict[str, Any]:
+    wire: dict[str, Any] = {"name": i.name, "overprovisionedOndemandCount":
+                            i.overprovisioned_on_demand}
+    if i.root_volume_gib is not None:
+        wire["rootVolumeSize"] = i.root_volume_gib
+    return wire
+
+
+def secret_paths(c: DesiredCluster) -> dict[str, SecretRef]:
+    """Each secret field's wire path and the reference that holds its value."""
+    return {EXTERNAL_ID_PATH: c.external_id}
+
+
+def managed_aws_keys(c: DesiredCluster) -> tuple[str, ...]:
+    """The AWS driver keys ``c`` manages: the core ones plus the extras it sets."""
+    extras = sorted(key for key, _ in c.aws_extra if key not in CORE_AWS_KEYS)
+    return (*CORE_AWS_KEYS, *extras)
+
+
+def aws_of(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``spec.driver.kubernetes.aws``, or an empty mapping when any level is missing."""
+    node: Any = spec
+    for key in AWS_PATH:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
+
+
+# --- the managed view -------------------------------------------------------------------------
+
+def managed_view(spec: Mapping[str, Any], managed_aws_keys: Collection[str]) -> dict[str, Any]:
+    """The fields the repository manages, with protobuf omissions filled by zero values.
+
+    Instance types become a mapping keyed by name (order never matters); ``rootVolumeSize``
+    appears only when set. Secret fields and server-set fields are left out.
+    """
+    aws = aws_of(spec)
+    keys = sorted((set(CORE_AWS_KEYS) | set(managed_aws_keys)) - SECRET_AWS_KEYS)
+    view_aws = {key: _normalise(key, aws.get(key)) for key in keys}
+    view_aws["instanceTypes"] = _instances_view(aws.get("instanceTypes"))
+    profile = spec.get("performanceProfile") or PROFILE_UNSPECIFIED
+    return {"performanceProfile": profile, "driver": {"kubernetes": {"aws": view_aws}}}
+
+
+def comparable_views(desired_spec: Mapping[str, Any], live_spec: Mapping[str, Any],
+                     managed_aws_keys: Collection[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both views, with the live ``rootVolumeSize`` dropped wherever the desired leaves it to
+    Grid (the server fills in its own default there)."""
+    desired = managed_view(desired_spec, managed_aws_keys)
+    live = managed_view(live_spec, managed_aws_keys)
+    desired_types = desired["driver"]["kubernetes"]["aws"]["instanceTypes"]
+    for name, entry in live["driver"]["kubernetes"]["aws"]["instanceTypes"].items():
+        if name in desired_types and "rootVolumeSize" not in desired_types[name]:
+            entry.pop("rootVolumeSize", None)
+    return desired, live
+
+
+def _instances_view(value: Any) -> dict[str, dict[str, Any]]:
+    view: dict[str, dict[str, Any]] = {}
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, Mapping) or not item.get("name"):
+            continue
+        count = _as_int(item.get("overprovisionedOndemandCount"))
+        entry = {"overprovisionedOndemandCount": count}
+        root = _normalise("rootVolumeSize", item.get("rootVolumeSize"))
+        if root:
+            entry["rootVolumeSize"] = root
+        view[str(item["name"])] = entry
+    return view
+
+
+def _normalise(key: str, value: Any) -> Any:
+    """The value protobuf JSON means: an omitted field is its type's zero value."""
+    if key in _INT_FIELDS:
+        return _as_int(value)
+    if key in _BOOL_FIELDS:
+        return bool(value)
+    if key in _LIST_FIELDS:
+        return list(value) if isinstance(value, list) else []
+    if key in _STRING_FIELDS:
+        return "" if value is None else value
+    return copy.deepcopy(value)
+
+
+def _as_int(value: Any) -> Any:
+    # protobuf JSON writes 64-bit integers as strings
+    if value is None:
+        return 0
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return value
+
+
+# --- update -----------------------------------------------------------------------------------
+
+def merge_for_update(live_spec: Mapping[str, Any], desired_spec: Mapping[str, Any],
+                     managed_aws_keys: Collection[str],
+                     secrets: Mapping[str, str]) -> dict[str, Any]:
+    """The whole spec to PUT: the live one with the managed fields replaced and the resolved
+    secrets placed at their paths. Fields the server set are kept as they are."""
+    merged = copy.deepcopy(dict(live_spec))
+    merged["performanceProfile"] = desired_spec.get("performanceProfile", PROFILE_UNSPECIFIED)
+    live_aws = aws_of(live_spec)
+    aws = _ensure_path(merged, AWS_PATH)
+    desired_aws = aws_of(desired_spec)
+    for key in set(CORE_AWS_KEYS) | set(managed_aws_keys):
+        if key in desired_aws:
+            aws[key] = copy.deepcopy(desired_aws[key])
+        else:
+            aws.pop(key, None)
+    aws["instanceTypes"] = _merge_instances(live_aws.get("instanceTypes"),
+                                            desired_aws.get("instanceTypes", []))
+    return put_secrets(merged, secrets)
+
+
+def _merge_instances(live: Any, desired: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Desired instance types, each keeping the live fields it does not set (rootVolumeSize)."""
+    by_name = {i.get("name"): i for i in live if isinstance(i, Mapping)} \
+        if isinstance(live, list) else {}
+    return [{**copy.deepcopy(dict(by_name.get(d.get("name"), {}))), **copy.deepcopy(dict(d))}
+            for d in desired]
+
+
+def put_secrets(spec: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of ``spec`` with each resolved secret value at its dotted path."""
+    placed = copy.deepcopy(dict(spec))
+    for path, value in secrets.items():
+        *parents, leaf = path.split(".")
+        _ensure_path(placed, tuple(parents))[leaf] = value
+    return placed
+
+
+def _ensure_path(spec: dict[str, Any], path: Sequence[str]) -> dict[str, Any]:
+    node = spec
+    for key in path:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = dict(child) if isinstance(child, Mapping) else {}
+            node[key] = child
+        node = child
+    return node
+
+
+# --- fingerprint ------------------------------------------------------------------------------
+
+def live_fingerprint(live: Sequence[LiveCluster]) -> str:
+    """sha256 of what a plan saw of the BYOC clusters: identity, phase and every AWS driver
+    field except the secrets."""
+    rows = [
+        {"name": c.name, "id": c.id, "phase": c.phase, "desiredState": c.desired_state,
+         "view": managed_view(c.spec, [k for k in aws_of(c.spec) if k not in SECRET_AWS_KEYS])}
+        for c in sorted(live, key=lambda c: c.name) if c.is_byoc
+    ]
+    canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
