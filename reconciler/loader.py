@@ -1,0 +1,233 @@
+"""Cluster documents -> desired clusters.
+
+``load_desired`` is pure: it takes the bytes of every file under the clusters folder (read from
+the working tree or from a git revision by the caller) and returns the desired clusters with
+every finding at once. Steps: parse (``yamlsafe``), schema (``schema``), per-document checks
+(``validate``), ``GridClusterDefaults`` merged into the clusters of their folder and below,
+then the checks that need the merged result. ``read_cluster_files`` is the thin edge that reads
+the working tree.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import Finding
+from reconciler.model import (
+    PROFILE_BY_NAME,
+    DesiredCluster,
+    InstanceSpec,
+    SecretRef,
+    SourceLocation,
+)
+from reconciler.schema import CLUSTER_SCHEMA, validate_document
+from reconciler.secrets import parse_secret_ref
+from reconciler.validate import (
+    KIND_CLUSTER,
+    KIND_DEFAULTS,
+    check_document,
+    check_required,
+    check_unique_names,
+)
+from reconciler.yamlsafe import YamlDocument, parse_documents
+
+CLUSTER_FILE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A document with its kind, and whether it passed the schema and the per-document checks."""
+
+    document: YamlDocument
+    kind: str
+    valid: bool
+
+
+def load_desired(files: Mapping[str, bytes]) -> tuple[dict[str, DesiredCluster], list[Finding]]:
+    """The desired clusters by name, and every finding sorted by file and line.
+
+    ``files`` maps repo-relative POSIX paths under the clusters folder to their bytes. The
+    clusters are only meaningful when no finding is an error: callers stop on any.
+    """
+    parsed, findings = _parse_all(files)
+    clusters = [p for p in parsed if p.kind == KIND_CLUSTER]
+    defaults, broken_folders, more = _index_defaults([p for p in parsed if p.kind == KIND_DEFAULTS])
+    findings += more + check_unique_names(p.document for p in clusters)
+    desired: dict[str, DesiredCluster] = {}
+    for cluster in clusters:
+        folder = posixpath.dirname(cluster.document.file)
+        if not cluster.valid or any(_covers(b, folder) for b in broken_folders):
+            continue
+        layers = [d.value for f, d in sorted(defaults.items()) if _covers(f, folder)]
+        merged = merge_defaults(cluster.document.value, layers)
+        missing = check_required(cluster.document, merged["spec"])
+        findings += missing
+        if not missing:
+            desired.setdefault(merged["metadata"]["name"], build_cluster(cluster.document, merged))
+    return desired, sort_findings(findings)
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Unique findings ordered by file, line, column."""
+    return sorted(set(findings), key=lambda f: (f.file, f.line, f.col, f.message))
+
+
+def _parse_all(files: Mapping[str, bytes]) -> tuple[list[_Parsed], list[Finding]]:
+    parsed: list[_Parsed] = []
+    findings: list[Finding] = []
+    for file in sorted(files):
+        documents, hazards = parse_documents(files[file], file)
+        findings += hazards
+        # A value the YAML layer already refused (a bare `no`) is not reported again.
+        hazard_lines = {f.line for f in hazards}
+        for document in documents:
+            if document.value is None:  # an empty document, e.g. after a leading '---'
+                continue
+            problems = validate_document(document, CLUSTER_SCHEMA) or check_document(document)
+            findings += [f for f in problems if f.line not in hazard_lines]
+            kind = document.value.get("kind") if isinstance(document.value, dict) else None
+            parsed.append(_Parsed(document, str(kind), valid=not problems))
+    return parsed, findings
+
+
+def _index_defaults(
+    defaults: Sequence[_Parsed],
+) -> tuple[dict[str, YamlDocument], set[str], list[Finding]]:
+    """Valid defaults by folder, folders whose defaults are broken, and a finding for each
+    folder with more than one defaults document."""
+    by_folder: dict[str, YamlDocument] = {}
+    broken: set[str] = set()
+    findings: list[Finding] = []
+    for item in defaults:
+        folder = posixpath.dirname(item.document.file)
+        other = by_folder.get(folder)
+        if other is not None:
+            findings += [_second_defaults(item.document, other), _second_defaults(other,
+                                                                                  item.document)]
+            broken.add(folder)
+        elif item.valid:
+            by_folder[folder] = item.document
+        else:
+            broken.add(folder)
+    return by_folder, broken, findings
+
+
+def _second_defaults(here: YamlDocument, other: YamlDocument) -> Finding:
+    return here.finding(("kind",), f"another GridClusterDefaults document for folder "
+                                   f"{posixpath.dirname(here.file) or '.'} is at "
+                                   f"{other.file}:{other.start_line}: keep one per folder")
+
+
+def _covers(folder: str, file_folder: str) -> bool:
+    return folder in ("", file_folder) or file_folder.startswith(folder + "/")
+
+
+def merge_defaults(cluster: Mapping[str, Any],
+                   layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``cluster`` with its defaults applied; ``layers`` run from the farthest folder to the
+    nearest. Nearer wins, the cluster's own fields win; lists and secret references replace;
+    ``spec.aws`` and ``metadata.labels`` merge key by key."""
+    spec: dict[str, Any] = {}
+    labels: dict[str, str] = {}
+    for layer in [*layers, cluster]:
+        for key, value in layer.get("spec", {}).items():
+            spec[key] = {**spec.get("aws", {}), **value} if key == "aws" else value
+        labels.update(layer.get("metadata", {}).get("labels", {}))
+    metadata = {**cluster.get("metadata", {}), "labels": labels}
+    return {**cluster, "metadata": metadata, "spec": spec}
+
+
+def build_cluster(document: YamlDocument, merged: Mapping[str, Any]) -> DesiredCluster:
+    """The ``DesiredCluster`` for a merged, validated GridCluster document."""
+    spec = merged["spec"]
+    external_id = parse_secret_ref(spec["externalId"])
+    if not isinstance(external_id, SecretRef):  # checked per document before merging
+        raise AssertionError(external_id)
+    return DesiredCluster(
+        name=merged["metadata"]["name"],
+        region=spec["region"],
+        role_arn=spec["roleArn"],
+        external_id=external_id,
+        performance_profile=PROFILE_BY_NAME[spec.get("performanceProfile", "default")],
+        instance_types=tuple(_instance_spec(item) for item in spec["instanceTypes"]),
+        deletion_protection=bool(spec.get("deletionProtection", False)),
+        labels=tuple(sorted(merged["metadata"]["labels"].items())),
+        aws_extra=tuple(sorted(spec.get("aws", {}).items())),
+        source=SourceLocation(document.file, document.start_line),
+    )
+
+
+def _instance_spec(item: str | Mapping[str, Any]) -> InstanceSpec:
+    if isinstance(item, str):
+        return InstanceSpec(name=item)
+    volume = item.get("rootVolumeGiB")
+    return InstanceSpec(name=item["name"],
+                        overprovisioned_on_demand=int(item.get("overprovisionedOnDemand", 0)),
+                        root_volume_gib=None if volume is None else int(volume))
+
+
+# --- the edge: reading the working tree --------------------------------------------------------
+
+def read_cluster_files(repo_root: Path,
+                       clusters_dir: str) -> tuple[dict[str, bytes], list[Finding]]:
+    """The bytes of every ``*.yaml``/``*.yml`` file under ``clusters_dir``, keyed by POSIX path
+    relative to ``repo_root``, sorted. Hidden folders are skipped; a symlink that leads out of
+    the repository is refused (a finding), as is a missing clusters folder."""
+    root = repo_root.resolve()
+    top = repo_root / clusters_dir
+    if not _inside(top, root):
+        return {}, [Finding(clusters_dir, 0, 0, f"clusters folder {clusters_dir!r} is outside "
+                                                "the repository: set clustersDir to a folder "
+                                                "in it")]
+    if not top.is_dir():
+        return {}, [Finding(clusters_dir, 0, 0, f"clusters folder {clusters_dir!r} does not "
+                                                f"exist: create it (mkdir -p {clusters_dir}) "
+                                                "and add GridCluster documents, or set "
+                                                "clustersDir in gridops.yaml")]
+    files: dict[str, bytes] = {}
+    findings: list[Finding] = []
+    for path in _walk(top):
+        key = path.relative_to(repo_root).as_posix()
+        problem = _symlink_problem(path, root)
+        if problem:
+            findings.append(Finding(key, 1, 1, problem))
+        elif path.is_file():
+            try:
+                files[key] = path.read_bytes()
+            except OSError as e:
+                findings.append(Finding(key, 1, 1, f"cannot read the file: {e.strerror}"))
+    return files, findings
+
+
+def _walk(top: Path) -> Iterator[Path]:
+    """Cluster files under ``top``, sorted. Symlinked folders are yielded, not descended
+    (their target may loop or leave the repository), so one leading outside is reported."""
+    for entry in sorted(top.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            if entry.name.endswith(CLUSTER_FILE_SUFFIXES) or entry.is_dir():
+                yield entry
+        elif entry.is_dir():
+            yield from _walk(entry)
+        elif entry.name.endswith(CLUSTER_FILE_SUFFIXES):
+            yield entry
+
+
+def _symlink_problem(path: Path, root: Path) -> str | None:
+    if not path.is_symlink():
+        return None
+    if not _inside(path, root):
+        return f"symlink leads outside the repository (to {os.readlink(path)}): refused"
+    if not path.exists():
+        return f"symlink leads nowhere (to {os.readlink(path)}): fix or remove it"
+    return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root)

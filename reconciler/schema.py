@@ -1,0 +1,161 @@
+"""The JSON Schemas in ``schemas/`` and readable findings from them.
+
+Schemas are loaded once from the repository's ``schemas/`` folder and checked against the
+draft 2020-12 metaschema by the tests. ``validate_document`` turns every schema error into a
+``Finding`` at the line and column the error is about, with a message a person can act on:
+an unknown field gets "did you mean", an ``anyOf`` reports the branch the value was meant for
+instead of a wall of alternatives, and a plain-string secret shows the reference form.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.exceptions import best_match
+
+from reconciler.errors import Finding
+from reconciler.secrets import parse_secret_ref
+from reconciler.yamlsafe import JsonPath, YamlDocument, format_path
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+CLUSTER_SCHEMA = "gridcluster.schema.json"
+SETTINGS_SCHEMA = "gridops-settings.schema.json"
+
+_TYPE_NAMES = {"string": "a string", "integer": "a whole number", "number": "a number",
+               "boolean": "true or false", "object": "a mapping", "array": "a list",
+               "null": "null"}
+
+
+@cache
+def load_schema(name: str) -> Mapping[str, Any]:
+    """The schema ``schemas/NAME`` as parsed JSON (cached; do not modify it)."""
+    data: dict[str, Any] = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    return data
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+def validate_document(document: YamlDocument, schema_name: str) -> list[Finding]:
+    """Every schema finding for ``document``, in document order."""
+    errors = _validator(schema_name).iter_errors(document.value)
+    findings = [f for e in errors for f in _findings(document, e)]
+    return sorted(set(findings), key=lambda f: (f.line, f.col, f.message))
+
+
+def _findings(document: YamlDocument, error: SchemaError) -> list[Finding]:
+    path = tuple(error.absolute_path)
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        branch = _branch_errors(error)
+        if branch is None:
+            message = _type_message(_branch_types(error), error.instance)
+            return [document.finding(path, _prefixed(path, message))]
+        return [f for e in branch for f in _findings(document, e)]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        return _unknown_fields(document, error, path)
+    return [document.finding(path, _prefixed(path, _message(error)))]
+
+
+def _branch_errors(error: SchemaError) -> Sequence[SchemaError] | None:
+    """The errors of the alternative the value was meant for: branches whose type does not
+    fit the value are dropped; ``None`` when no branch takes a value of this type."""
+    own_path = list(error.absolute_path)
+    branches: dict[Any, list[SchemaError]] = {}
+    for e in error.context or ():
+        branches.setdefault(e.relative_schema_path[0], []).append(e)
+    fitting = [errs for errs in branches.values()
+               if not any(e.validator == "type" and list(e.absolute_path) == own_path
+                          for e in errs)]
+    if len(fitting) == 1:
+        return fitting[0]
+    if fitting:
+        best = best_match(e for errs in fitting for e in errs)
+        return [best] if best is not None else []
+    return None
+
+
+def _branch_types(error: SchemaError) -> list[str]:
+    return [t for e in error.context or () if e.validator == "type"
+            for t in _as_list(e.validator_value)]
+
+
+def _unknown_fields(document: YamlDocument, error: SchemaError,
+                    path: JsonPath) -> list[Finding]:
+    known = list(error.schema.get("properties", {}))
+    findings = []
+    for key in error.instance:
+        if key in known:
+            continue
+        message = f"unknown field {key!r}"
+        close = difflib.get_close_matches(key, known, n=1)
+        message += f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+        findings.append(document.finding((*path, key), _prefixed(path, message)))
+    return findings
+
+
+def _message(error: SchemaError) -> str:
+    if error.schema.get("$anchor") == "secretRef" and error.validator != "additionalProperties":
+        problem = parse_secret_ref(error.instance)
+        if isinstance(problem, str):
+            return problem
+    v, expected, got = error.validator, error.validator_value, error.instance
+    if v == "type":
+        return _type_message(_as_list(expected), got)
+    if v == "required":
+        missing = [k for k in expected if k not in got]
+        return f"missing required field {', '.join(repr(k) for k in missing)}"
+    if v == "enum":
+        return _choice_message(got, [str(x) for x in expected])
+    if v == "const":
+        return f"must be {expected!r}, not {got!r}"
+    if v == "minimum":
+        return f"must be {expected} or more, not {got}"
+    if v == "minLength":
+        return "must not be empty"
+    if v == "minItems":
+        return f"needs at least {expected} item(s)"
+    if v == "pattern":
+        return f"{got!r} does not match the expected form ({expected})"
+    return str(error.message)
+
+
+def _type_message(expected: list[str], got: Any) -> str:
+    wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+    message = f"expected {wanted}, got {_describe(got)}"
+    if "string" in expected and isinstance(got, (int, float)) and not isinstance(got, bool):
+        message += ": put the value in quotes"
+    return message
+
+
+def _choice_message(got: Any, choices: list[str]) -> str:
+    message = f"{got!r} is not one of: {', '.join(choices)}"
+    close = difflib.get_close_matches(str(got), choices, n=1)
+    return message + (f"; did you mean {close[0]!r}?" if close else "")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if value is None:
+        return "null (nothing)"
+    for kind, name in ((str, "a string"), (int, "a whole number"), (float, "a number")):
+        if isinstance(value, kind):
+            return f"{name} ({value!r})"
+    return "a mapping" if isinstance(value, dict) else "a list"
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _prefixed(path: JsonPath, message: str) -> str:
+    return f"{format_path(path)}: {message}" if path else message

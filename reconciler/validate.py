@@ -1,0 +1,115 @@
+"""Semantic checks on cluster documents, after the schema has passed.
+
+The schema says what shape a document has; these checks say whether Grid would take it:
+the name rule, a region and not a zone, an IAM role ARN, amd64 instance types only, no
+instance type twice, secret references in their reference form, names unique across the
+repository, and (after defaults are merged) that every required field is set somewhere.
+Each check takes values and returns findings; nothing here reads files or raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from reconciler import rules
+from reconciler.errors import Finding
+from reconciler.secrets import parse_secret_ref
+from reconciler.yamlsafe import PathPart, YamlDocument
+
+KIND_CLUSTER = "GridCluster"
+KIND_DEFAULTS = "GridClusterDefaults"
+
+#: The spec fields a cluster must end up with, from its own document or its defaults.
+REQUIRED_SPEC = ("region", "roleArn", "externalId", "instanceTypes")
+
+#: AWSClusterDriverSpec fields that name an EC2 instance type (amd64 only, like instanceTypes).
+NODE_INSTANCE_TYPE_FIELDS = ("managementNodeInstanceType", "builderNodeInstanceType",
+                             "tensorboardNodeInstanceType")
+
+
+def check_document(document: YamlDocument) -> list[Finding]:
+    """Findings for one schema-valid GridCluster or GridClusterDefaults document."""
+    value: Mapping[str, Any] = document.value
+    findings = _check_metadata(document, value.get("kind"), value.get("metadata", {}))
+    spec: Mapping[str, Any] = value.get("spec", {})
+    for field, check in (("region", rules.check_region), ("roleArn", rules.check_role_arn)):
+        if field in spec:
+            findings += _at(document, ("spec", field), check(spec[field]))
+    if "externalId" in spec:
+        problem = parse_secret_ref(spec["externalId"])
+        if isinstance(problem, str):
+            findings += _at(document, ("spec", "externalId"), problem)
+    findings += _check_instance_types(document, spec.get("instanceTypes", []))
+    aws: Mapping[str, Any] = spec.get("aws", {})
+    for field in NODE_INSTANCE_TYPE_FIELDS:
+        if field in aws:
+            findings += _at(document, ("spec", "aws", field), rules.check_instance_type(aws[field]))
+    return findings
+
+
+def _check_metadata(document: YamlDocument, kind: Any,
+                    metadata: Mapping[str, Any]) -> list[Finding]:
+    if kind == KIND_DEFAULTS and "name" in metadata:
+        return _at(document, ("metadata", "name"),
+                   "a GridClusterDefaults document has no name: remove metadata.name "
+                   "(it applies to every cluster in its folder and below)")
+    if kind == KIND_CLUSTER and isinstance(metadata.get("name"), str):
+        return _at(document, ("metadata", "name"), rules.check_name(metadata["name"]))
+    return []
+
+
+def _check_instance_types(document: YamlDocument, items: Sequence[Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    first_index: dict[str, int] = {}
+    for index, item in enumerate(items):
+        name = item if isinstance(item, str) else item["name"]
+        path: tuple[PathPart, ...] = ("spec", "instanceTypes", index)
+        if name in first_index:
+            line, _ = document.position(("spec", "instanceTypes", first_index[name]))
+            findings += _at(document, path, f"instance type {name!r} is listed twice (first on "
+                                            f"line {line}): list each type once")
+            continue
+        first_index[name] = index
+        at = path if isinstance(item, str) else (*path, "name")
+        findings += _at(document, at, rules.check_instance_type(name))
+    return findings
+
+
+def check_required(document: YamlDocument, merged_spec: Mapping[str, Any]) -> list[Finding]:
+    """Findings for required spec fields that neither the cluster nor its defaults set."""
+    missing = [f for f in REQUIRED_SPEC if f not in merged_spec]
+    return [document.finding(("spec",), f"spec.{field} is not set: set it here or in a "
+                                        "GridClusterDefaults document of this folder")
+            for field in missing]
+
+
+def check_unique_names(clusters: Iterable[YamlDocument]) -> list[Finding]:
+    """A finding at every place a cluster name is written when it is written more than once,
+    each naming the other places."""
+    places: dict[str, list[YamlDocument]] = {}
+    for document in clusters:
+        metadata = document.value.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if isinstance(name, str):
+            places.setdefault(name, []).append(document)
+    findings = []
+    for name, documents in places.items():
+        if len(documents) < 2:
+            continue
+        for document in documents:
+            others = ", ".join(_where(d, ("metadata", "name")) for d in documents
+                               if d is not document)
+            findings.append(document.finding(("metadata", "name"),
+                                             f"cluster name {name!r} is also defined at "
+                                             f"{others}: names must be unique"))
+    return findings
+
+
+def _where(document: YamlDocument, path: Sequence[PathPart]) -> str:
+    line, _ = document.position(path)
+    return f"{document.file}:{line}"
+
+
+def _at(document: YamlDocument, path: Sequence[PathPart], problem: str | None) -> list[Finding]:
+    return [document.finding(path, problem)] if problem else []
