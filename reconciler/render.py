@@ -1,0 +1,174 @@
+"""Every text and JSON view of plans, apply results and cluster status. Pure: values in,
+strings out; the CLI decides where they go."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.model import LiveCluster
+from reconciler.plan import Action, ApplyResult, Change, ChangeResult, FieldChange, Outcome, Plan
+
+#: Symbol and colour per action, as in Terraform's plan output.
+_SYMBOL = {
+    Action.CREATE: ("+", "32"), Action.UPDATE: ("~", "33"), Action.DELETE: ("-", "31"),
+    Action.WAIT: ("=", "36"), Action.FAILED: ("!", "31"), Action.BLOCKED: ("x", "35"),
+    Action.NOOP: (" ", "0"),
+}
+_DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "delete requested"}
+SENSITIVE = "(sensitive value changed)"
+ABSENT = "(absent)"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color and code != "0" else text
+
+
+def format_value(value: Any) -> str:
+    """JSON-ish: strings quoted, lists and objects inline, ``(absent)`` for a missing field."""
+    if value is None:
+        return ABSENT
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+
+def format_field_change(change: FieldChange) -> str:
+    if change.sensitive:
+        return f"{change.path}: {SENSITIVE}"
+    return f"{change.path}: {format_value(change.old)} -> {format_value(change.new)}"
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+def render_plan_text(plan: Plan, *, color: bool = False) -> str:
+    """The plan for a person: one block per cluster that is not a plain no-op, then the
+    unmanaged clusters, the warnings and the summary line."""
+    lines: list[str] = []
+    for change in plan.changes:
+        lines.extend(_change_lines(change, color))
+    if plan.unmanaged:
+        lines += ["", "Unmanaged clusters (live in Grid, not owned by gridops, never changed):"]
+        lines += [f"  {name}" for name in plan.unmanaged]
+    if plan.warnings:
+        lines += ["", "Warnings:"] + [f"  {w}" for w in plan.warnings]
+    if not plan.has_changes:
+        lines += ["", "No changes. Live clusters match git."]
+    lines += ["", summary_line(plan)]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _change_lines(change: Change, color: bool) -> list[str]:
+    if change.action is Action.NOOP and not change.reason:
+        return []
+    symbol, code = _SYMBOL[change.action]
+    header = f"{symbol} {change.name}: {change.action.value}"
+    if change.reason:
+        header += f" ({change.reason})"
+    lines = [_paint(header, code, color)]
+    lines += [f"    {format_field_change(f)}" for f in change.field_changes]
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    return (f"Plan: {plan.count(Action.CREATE)} to create, {plan.count(Action.UPDATE)} to "
+            f"change, {plan.count(Action.DELETE)} to delete.")
+
+
+def render_plan_json(plan: Plan) -> str:
+    return plan.dumps()
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+def render_apply_text(result: ApplyResult) -> str:
+    """One line per cluster something happened to, then the summary line."""
+    lines = [_result_line(r) for r in result.results if _worth_a_line(r)]
+    lines += ["", apply_summary_line(result)]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _worth_a_line(r: ChangeResult) -> bool:
+    return r.action.changes_grid or r.outcome is Outcome.FAILED
+
+
+def _result_line(r: ChangeResult) -> str:
+    symbol, _ = _SYMBOL[r.action]
+    if r.outcome is Outcome.FAILED:
+        return f"! {r.name}: {r.action.value} failed: {r.error}"
+    done = _DONE.get(r.action, r.outcome.value)
+    phase = f" ({short_enum(r.phase)})" if r.phase else ""
+    return f"{symbol} {r.name}: {done}{phase}"
+
+
+def apply_summary_line(result: ApplyResult) -> str:
+    def ok(action: Action) -> int:
+        return sum(1 for r in result.results if r.action is action and r.outcome is Outcome.OK)
+
+    failed = sum(1 for r in result.results if r.outcome is Outcome.FAILED)
+    return (f"Apply complete: {ok(Action.CREATE)} created, {ok(Action.UPDATE)} changed, "
+            f"{ok(Action.DELETE)} deleted, {failed} failed.")
+
+
+# --- status -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One live cluster in ``gridops status``."""
+
+    #: the Grid cluster name
+    name: str
+    #: the wire ClusterType enum (shown without its prefix)
+    cluster_type: str
+    #: the wire ClusterState of ``status.phase`` (shown without its prefix)
+    phase: str
+    #: True when the cluster is in gridops' inventory
+    managed: bool
+    #: True/False when compared with git; None when not comparable (unmanaged, not running)
+    drift: bool | None
+    #: why it is as it is (a FAILED reason, a wait, a blocked adoption), or ""
+    reason: str = ""
+
+
+def status_rows(plan: Plan, live: Sequence[LiveCluster],
+                inventory: Collection[str]) -> tuple[StatusRow, ...]:
+    """A row per live cluster, sorted by name: owned or not (``inventory`` names), and drift
+    as the plan found it (an update is drift; a no-op is none; anything else is not
+    comparable)."""
+    changes = {c.name: c for c in plan.changes}
+    rows = []
+    for cluster in sorted(live, key=lambda c: c.name):
+        change = changes.get(cluster.name)
+        drift = None if change is None else {Action.UPDATE: True, Action.NOOP: False}.get(
+            change.action)
+        reason = change.reason if change else cluster.reason
+        rows.append(StatusRow(name=cluster.name, cluster_type=cluster.cluster_type,
+                              phase=cluster.phase, managed=cluster.name in inventory,
+                              drift=drift if cluster.is_byoc else None, reason=reason))
+    return tuple(rows)
+
+
+_STATUS_HEADER = ("NAME", "TYPE", "PHASE", "MANAGED", "DRIFT", "REASON")
+
+
+def render_status_table(rows: Sequence[StatusRow]) -> str:
+    """An aligned table, one row per cluster, in the order given."""
+    table = [_STATUS_HEADER] + [_status_cells(r) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(_STATUS_HEADER) - 1)]
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)),
+                        row[-1]]).rstrip() for row in table]
+    return "\n".join(lines) + "\n"
+
+
+def _status_cells(r: StatusRow) -> tuple[str, str, str, str, str, str]:
+    drift = "-" if r.drift is None else ("yes" if r.drift else "no")
+    return (r.name, short_enum(r.cluster_type), short_enum(r.phase),
+            "managed" if r.managed else "unmanaged", drift, r.reason)
+
+
+def short_enum(value: str) -> str:
+    """``CLUSTER_STATE_RUNNING`` -> ``RUNNING``; other text as is."""
+    for prefix in ("CLUSTER_STATE_", "CLUSTER_TYPE_", "CLUSTER_PERFORMANCE_PROFILE_"):
+        if value.startswith(prefix):
+            return value[len(prefix):]
+    return value
