@@ -1,0 +1,190 @@
+"""The Grid cluster API over HTTP (grid-api.md): implements ``reconciler.ports.GridAPI``.
+
+Every failure leaves this module as a ``GridAPIError`` subclass. Calls are logged at debug
+(method, path, status, elapsed); credentials and request bodies never are.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import structlog
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+from reconciler.errors import (
+    ConfigError,
+    GridAPIError,
+    GridAuthError,
+    GridConflict,
+    GridNotFound,
+)
+from reconciler.grid import retry
+from reconciler.grid.codec import (
+    decode_json,
+    error_message,
+    parse_cluster,
+    parse_cluster_list,
+    parse_instance_types,
+)
+from reconciler.grid.credentials import Credentials
+from reconciler.model import PHASE_DELETED, LiveCluster
+
+CLUSTERS_PATH = "/v1/core/clusters"
+_AUTH_HINT = ("check GRID_USER_ID and GRID_API_KEY (or ~/.grid/credentials.json), and that "
+              "GRID_URL is the Grid they belong to")
+_log = structlog.get_logger("gridops.grid")
+
+
+class GridClient:
+    """A Grid API client with retries. Use as a context manager, or call ``close()``."""
+
+    def __init__(self, base_url: str, credentials: Credentials, *, timeout: float = 30.0,
+                 max_retries: int = 4, backoff: float = 0.5,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = _check_base_url(base_url)
+        #: HTTP requests sent so far, retries included
+        self.request_count = 0
+        self._user_id = credentials.user_id
+        self._max_retries = max_retries
+        self._backoff = backoff
+        self._count_lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=self.base_url, auth=httpx.BasicAuth(credentials.user_id, credentials.api_key),
+            timeout=httpx.Timeout(timeout), transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "gridops"},
+        )
+
+    def __repr__(self) -> str:
+        return f"GridClient({self.base_url!r}, user_id={self._user_id!r})"
+
+    # --- the GridAPI port -------------------------------------------------------------------
+
+    def list_clusters(self, *, phase_not_in: Sequence[str] = (PHASE_DELETED,),
+                      phase_in: Sequence[str] = (), cluster_type_in: Sequence[str] = (),
+                      cluster_type_not_in: Sequence[str] = ()) -> list[LiveCluster]:
+        params = [("phaseIn", v) for v in phase_in] + [("phaseNotIn", v) for v in phase_not_in]
+        params += [("clusterTypeIn", v) for v in cluster_type_in]
+        params += [("clusterTypeNotIn", v) for v in cluster_type_not_in]
+        body = self._call("GET", CLUSTERS_PATH, what="list clusters", params=params)
+        return parse_cluster_list(body)
+
+    def get_cluster(self, cluster_id: str) -> LiveCluster:
+        body = self._call("GET", _cluster_path(cluster_id), what=f"get cluster {cluster_id!r}")
+        return parse_cluster(body)
+
+    def create_cluster(self, name: str, spec: Mapping[str, Any]) -> LiveCluster:
+        body = self._call("POST", CLUSTERS_PATH, what=f"create cluster {name!r}",
+                          json={"name": name, "spec": dict(spec)})
+        return parse_cluster(body)
+
+    def update_cluster(self, cluster_id: str, name: str,
+                       spec: Mapping[str, Any]) -> LiveCluster:
+        body = self._call("PUT", _cluster_path(cluster_id), what=f"update cluster {name!r}",
+                          json={"name": name, "spec": dict(spec)})
+        return parse_cluster(body)
+
+    def delete_cluster(self, cluster_id: str, *, force: bool = False) -> None:
+        # The answer is `{}`; nothing in it is used, so it is not checked.
+        self._call("DELETE", _cluster_path(cluster_id), what=f"delete cluster {cluster_id!r}",
+                   params=[("force", "true" if force else "false")], decode=False)
+
+    def instance_types(self, cluster_id: str) -> list[dict[str, Any]]:
+        """The instance types a cluster may use (``GET .../{id}/instance-types``)."""
+        body = self._call("GET", f"{_cluster_path(cluster_id)}/instance-types",
+                          what=f"list instance types of {cluster_id!r}")
+        return parse_instance_types(body, cluster_id=cluster_id)
+
+    # --- lifetime ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GridClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # --- HTTP -------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, what: str,
+              params: list[tuple[str, str]] | None = None, json: Any = None,
+              decode: bool = True) -> Any:
+        """Send with retries; the decoded JSON answer, or a GridAPIError."""
+        idempotent = method != "POST"
+        retrying = Retrying(
+            stop=stop_after_attempt(self._max_retries + 1), reraise=True,
+            retry=retry_if_exception(lambda e: retry.is_retryable_error(e, idempotent=idempotent)),
+            wait=lambda state: retry.wait_seconds(state, backoff=self._backoff),
+        )
+        try:
+            response = retrying(self._send, method, path, params, json, idempotent)
+        except retry.RetryableAnswer as e:
+            response = e.response
+        except httpx.TransportError as e:
+            raise GridAPIError(
+                f"could not reach Grid at {self.base_url} to {what}: {type(e).__name__}",
+                hint="check GRID_URL and the network; the call was tried "
+                     f"{retrying.statistics.get('attempt_number', 1)} time(s)") from e
+        if not response.is_success:
+            raise _answer_error(response, what)
+        return decode_json(response.content, what=f"'{what}'") if decode else None
+
+    def _send(self, method: str, path: str, params: list[tuple[str, str]] | None, json: Any,
+              idempotent: bool) -> httpx.Response:
+        with self._count_lock:
+            self.request_count += 1
+        start = time.monotonic()
+        try:
+            response = self._http.request(method, path, json=json,
+                                          params=httpx.QueryParams(tuple(params or ())))
+        except httpx.TransportError as e:
+            _log.debug("grid.request", method=method, path=path, error=type(e).__name__,
+                       elapsed_ms=round((time.monotonic() - start) * 1000, 1))
+            raise
+        _log.debug("grid.request", method=method, path=path, status=response.status_code,
+                   elapsed_ms=round((time.monotonic() - start) * 1000, 1))
+        if retry.is_retryable_status(response.status_code, idempotent=idempotent):
+            raise retry.RetryableAnswer(response)
+        return response
+
+
+def _cluster_path(cluster_id: str) -> str:
+    return f"{CLUSTERS_PATH}/{quote(cluster_id, safe='')}"
+
+
+def _check_base_url(base_url: str) -> str:
+    url = httpx.URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigError(f"Grid URL {base_url!r} is not an http(s) URL",
+                          hint="for example https://platform.grid.ai")
+    if url.userinfo:
+        raise ConfigError("the Grid URL must not carry credentials",
+                          hint="set GRID_USER_ID and GRID_API_KEY instead")
+    return str(url).rstrip("/")
+
+
+def _answer_error(response: httpx.Response, what: str) -> GridAPIError:
+    status = response.status_code
+    message = f"Grid refused to {what}: {error_message(response.content)} (HTTP {status})"
+    if status in (401, 403):
+        return GridAuthError(message, status=status, hint=_AUTH_HINT)
+    if status == 404:
+        return GridNotFound(message, status=status)
+    if status == 409:
+        return GridConflict(message, status=status)
+    if status == 429:
+        return GridAPIError(message, status=status,
+                            hint="Grid is rate limiting these calls; wait and run again")
+    if status >= 500:
+        return GridAPIError(f"Grid failed to {what}: {error_message(response.content)} "
+                            f"(HTTP {status})", status=status,
+                            hint="a server error at Grid; try again later")
+    return GridAPIError(message, status=status)

@@ -1,0 +1,60 @@
+"""When the Grid client tries a call again, and how long it waits first.
+
+- 429 is always worth another try (the server did not act on the request), after the
+  ``Retry-After`` seconds it asks for, else after the exponential backoff.
+- 5xx (but 501), timeouts and broken connections are retried only for idempotent calls
+  (GET, PUT, DELETE): a POST that reached the server may have created the cluster.
+- A connect error (or a connect/pool timeout) means the request never left: any call retries.
+"""
+
+from __future__ import annotations
+
+import httpx
+from tenacity import RetryCallState
+
+#: the longest wait between two tries, whatever the backoff or the server says
+MAX_WAIT_SECONDS = 120.0
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_MAYBE_SENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class RetryableAnswer(Exception):
+    """An HTTP answer worth another try; carries the answer for when tries run out."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        #: the answer that asked for another try
+        self.response = response
+
+
+def is_retryable_status(status: int, *, idempotent: bool) -> bool:
+    if status == 429:
+        return True
+    return idempotent and status >= 500 and status != 501
+
+
+def is_retryable_error(error: BaseException, *, idempotent: bool) -> bool:
+    if isinstance(error, (RetryableAnswer, *_NEVER_SENT)):
+        return True
+    return idempotent and isinstance(error, _MAYBE_SENT)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` delay in seconds, or None when absent or not a number."""
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def wait_seconds(state: RetryCallState, *, backoff: float) -> float:
+    """Retry-After when the answer gave one, else ``backoff * 2**(try - 1)``."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(error, RetryableAnswer):
+        after = retry_after_seconds(error.response)
+        if after is not None:
+            return min(after, MAX_WAIT_SECONDS)
+    return float(min(backoff * 2 ** (state.attempt_number - 1), MAX_WAIT_SECONDS))

@@ -1,0 +1,86 @@
+"""The emulator's control endpoints under ``/_sim/`` (same basic auth as the API).
+
+- ``GET /_sim/state``: ``{"latencySeconds", "pendingFaults", "failures", "requestCount"}``
+- ``POST /_sim/failures`` ``{"name", "reason"}``: the named cluster fails with ``reason``:
+  at once if it exists, and on every later create of that name (where it would turn RUNNING)
+- ``DELETE /_sim/failures/{name}``: forget that rule (a cluster already FAILED stays FAILED)
+- ``POST /_sim/latency`` ``{"seconds"}``: sleep that long before answering each API request
+- ``POST /_sim/faults`` ``{"status", "count", "retryAfter"}``: answer the next ``count`` API
+  requests with ``status`` (and a ``Retry-After`` header when given)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from reconciler.sim.faults import Fault, Faults
+from reconciler.sim.phases import fail_now
+from reconciler.sim.store import Store
+from reconciler.sim.wire import ApiError, read_object
+
+DEFAULT_REASON = "the emulator was told to fail this cluster"
+
+
+class AdminApi:
+    """Failure rules (stored, so they outlive a restart), latency and canned faults."""
+
+    def __init__(self, store: Store, faults: Faults, clock: Callable[[], float],
+                 request_count: Callable[[], int]) -> None:
+        self._store = store
+        self._faults = faults
+        self._clock = clock
+        self._request_count = request_count
+
+    def state(self) -> dict[str, Any]:
+        with self._store.transaction(write=False) as tx:
+            failures = tx.failure_rules()
+        return {"latencySeconds": self._faults.latency_seconds,
+                "pendingFaults": self._faults.pending(), "failures": failures,
+                "requestCount": self._request_count()}
+
+    def fail(self, name: str, reason: str) -> None:
+        now = self._clock()
+        with self._store.transaction() as tx:
+            tx.set_failure_rule(name, reason)
+            record = tx.get(name)
+            if record is not None:
+                timeline = fail_now(record.timeline, now)
+                if timeline != record.timeline:
+                    tx.put(replace(record, timeline=timeline, reason=reason))
+
+    def clear_failure(self, name: str) -> None:
+        with self._store.transaction() as tx:
+            tx.clear_failure_rule(name)
+
+    def post_failure(self, body: bytes) -> dict[str, Any]:
+        data = read_object(body, allowed=("name", "reason"))
+        name, reason = data.get("name"), data.get("reason", DEFAULT_REASON)
+        if not isinstance(name, str) or not name or not isinstance(reason, str) or not reason:
+            raise ApiError(400, "a failure needs a 'name' and a non-empty string 'reason'")
+        self.fail(name, reason)
+        return {}
+
+    def post_latency(self, body: bytes) -> dict[str, Any]:
+        seconds = read_object(body, allowed=("seconds",)).get("seconds", 0)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ApiError(400, "'seconds' must be a number >= 0")
+        self._faults.set_latency(float(seconds))
+        return {}
+
+    def post_faults(self, body: bytes) -> dict[str, Any]:
+        data = read_object(body, allowed=("status", "count", "retryAfter"))
+        status, count = data.get("status"), data.get("count", 1)
+        retry_after = data.get("retryAfter")
+        if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
+            raise ApiError(400, "'status' must be an HTTP error status (400-599)")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ApiError(400, "'count' must be an integer >= 0")
+        if retry_after is not None and (isinstance(retry_after, bool) or not isinstance(
+                retry_after, (int, float)) or retry_after < 0):
+            raise ApiError(400, "'retryAfter' must be a number of seconds >= 0")
+        after = None if retry_after is None else float(retry_after)
+        self._faults.inject(Fault(status, after), count)
+        return {}
+

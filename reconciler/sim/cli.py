@@ -1,0 +1,72 @@
+"""``gridops sim``: run the Grid emulator as a server (the main CLI adds this group)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import click
+import structlog
+
+from reconciler.sim.server import SimServer
+
+
+@click.group("sim")
+def sim() -> None:
+    """The local Grid control-plane emulator."""
+
+
+@sim.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file holding the emulator's state (created when missing).")
+@click.option("--user-id", required=True, envvar="GRID_USER_ID",
+              help="User id callers must send (or GRID_USER_ID).")
+@click.option("--api-key", required=True, envvar="GRID_API_KEY", show_envvar=True,
+              help="API key callers must send; better given as GRID_API_KEY.")
+@click.option("--create-seconds", default=6.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds from create to RUNNING.")
+@click.option("--delete-seconds", default=3.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds from delete to DELETED.")
+@click.option("--latency", default=0.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds to wait before each answer.")
+@click.option("--fail", "fail", multiple=True, metavar="NAME=REASON",
+              help="Make the cluster NAME fail with REASON (repeatable).")
+def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_seconds: float,
+          delete_seconds: float, latency: float, fail: tuple[str, ...]) -> None:
+    """Answer the Grid cluster API on HOST:PORT until stopped (Ctrl-C)."""
+    _configure_logging()
+    server = SimServer(db, host=host, port=port, user_id=user_id, api_key=api_key,
+                       create_seconds=create_seconds, delete_seconds=delete_seconds,
+                       latency_seconds=latency, failures=_read_failures(fail))
+    signal.signal(signal.SIGTERM, _interrupt)
+    click.echo(f"Grid emulator listening; state in {db}", err=True)
+    server.serve_forever()
+
+
+def _read_failures(items: tuple[str, ...]) -> dict[str, str]:
+    failures: dict[str, str] = {}
+    for item in items:
+        name, sep, reason = item.partition("=")
+        if not sep or not name or not reason:
+            raise click.BadParameter(f"{item!r} is not NAME=REASON", param_hint="--fail")
+        failures[name] = reason
+    return failures
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _configure_logging() -> None:
+    """Log to stderr, unless the main CLI has set logging up already."""
+    if not structlog.is_configured():
+        structlog.configure(
+            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        )

@@ -1,0 +1,79 @@
+"""A cluster's lifecycle in the emulator, computed from stored timestamps (pure).
+
+Nothing ticks in the background: the phase is worked out from the timestamps each time it
+is read, so it moves on while the server runs and across restarts on the same database.
+Create: QUEUED for the first third of ``create_seconds``, then PENDING, then RUNNING (or
+FAILED, when a failure was planned for the name). Delete: ``desiredState`` turns DELETED at
+once and the phase turns DELETED after ``delete_seconds`` (at once with ``force``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from reconciler.model import (
+    PHASE_DELETED,
+    PHASE_FAILED,
+    PHASE_PENDING,
+    PHASE_QUEUED,
+    PHASE_RUNNING,
+)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """When a cluster reaches each phase, as Unix times (seconds)."""
+
+    #: when the create was answered
+    created_at: float
+    #: when QUEUED turns PENDING
+    pending_at: float
+    #: when PENDING turns RUNNING
+    ready_at: float
+    #: when the cluster turns FAILED (None: it does not fail)
+    failed_at: float | None = None
+    #: when a delete was asked for (None: never); from then desiredState is DELETED
+    delete_requested_at: float | None = None
+    #: when the phase turns DELETED (None: not being deleted)
+    deleted_at: float | None = None
+
+
+def new_timeline(now: float, create_seconds: float, *, fails: bool = False) -> Timeline:
+    """A fresh create; with ``fails`` it turns FAILED where it would have turned RUNNING."""
+    ready_at = now + max(create_seconds, 0.0)
+    timeline = Timeline(created_at=now, pending_at=now + max(create_seconds, 0.0) / 3,
+                        ready_at=ready_at)
+    return replace(timeline, failed_at=ready_at) if fails else timeline
+
+
+def phase_at(timeline: Timeline, now: float) -> str:
+    if timeline.deleted_at is not None and now >= timeline.deleted_at:
+        return PHASE_DELETED
+    if timeline.failed_at is not None and now >= timeline.failed_at:
+        return PHASE_FAILED
+    if now >= timeline.ready_at:
+        return PHASE_RUNNING
+    return PHASE_PENDING if now >= timeline.pending_at else PHASE_QUEUED
+
+
+def desired_state(timeline: Timeline) -> str:
+    return PHASE_DELETED if timeline.delete_requested_at is not None else PHASE_RUNNING
+
+
+def request_delete(timeline: Timeline, now: float, delete_seconds: float, *,
+                   force: bool) -> Timeline:
+    """The timeline after a DELETE; asking again never makes a delete take longer."""
+    gone_at = now if force else now + max(delete_seconds, 0.0)
+    if timeline.deleted_at is not None:
+        gone_at = min(gone_at, timeline.deleted_at)
+    requested = timeline.delete_requested_at
+    return replace(timeline, delete_requested_at=now if requested is None else requested,
+                   deleted_at=gone_at)
+
+
+def fail_now(timeline: Timeline, now: float) -> Timeline:
+    """The timeline of a cluster told to fail at ``now`` (no change once it is DELETED)."""
+    if phase_at(timeline, now) == PHASE_DELETED:
+        return timeline
+    failed_at = now if timeline.failed_at is None else min(timeline.failed_at, now)
+    return replace(timeline, failed_at=failed_at)

@@ -1,0 +1,222 @@
+"""The Grid control-plane emulator over real HTTP (stdlib ``ThreadingHTTPServer``).
+
+    with SimServer(Path("sim.db"), user_id="me", api_key="k", create_seconds=0.3) as sim:
+        client = GridClient(sim.url, Credentials("me", "k"))
+
+State lives in SQLite, so a server started again on the same file carries on where the
+last one stopped (clusters keep moving through their phases in between).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import structlog
+
+from reconciler.sim.admin import DEFAULT_REASON
+from reconciler.sim.app import Request, SimApp
+from reconciler.sim.clusters import SimOptions
+from reconciler.sim.faults import Fault, Faults
+from reconciler.sim.store import Store
+from reconciler.sim.wire import Answer, error_answer
+
+_log = structlog.get_logger("gridops.sim")
+
+
+class SimServer:
+    """The emulator on ``host:port`` (port 0: a free one; see ``url`` once started)."""
+
+    def __init__(self, db_path: Path, *, host: str = "127.0.0.1", port: int = 0, user_id: str,
+                 api_key: str, create_seconds: float = 6.0, delete_seconds: float = 3.0,
+                 latency_seconds: float = 0.0, seed_global: bool = True,
+                 failures: Mapping[str, str] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db_path = db_path
+        self._address = (host, port)
+        self._store = Store(db_path)
+        options = SimOptions(user_id=user_id, api_key=api_key, create_seconds=create_seconds,
+                             delete_seconds=delete_seconds, seed_global=seed_global)
+        self.app = SimApp(self._store, options, Faults(latency_seconds), clock)
+        if seed_global:
+            self.app.clusters.seed_global()
+        for name, reason in (failures or {}).items():
+            self.fail_cluster(name, reason)
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._foreground = False
+
+    def __repr__(self) -> str:
+        return f"SimServer({str(self.db_path)!r}, address={self._address!r})"
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the listening server."""
+        if self._httpd is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._httpd.server_address[:2]
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def request_count(self) -> int:
+        """API requests received so far (not counting ``/_sim/`` ones)."""
+        return self.app.request_count
+
+    # --- lifetime ---------------------------------------------------------------------------
+
+    def start(self) -> SimServer:
+        """Listen and answer from a background thread."""
+        httpd = self._bind()
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="gridops-sim", daemon=True)
+        self._thread.start()
+        _log.info("sim.listening", url=self.url, db=str(self.db_path))
+        return self
+
+    def serve_forever(self) -> None:
+        """Listen and answer in this thread until ``stop()`` (from another thread) or Ctrl-C."""
+        httpd = self._bind()
+        _log.info("sim.listening", url=self.url, db=str(self.db_path))
+        self._foreground = True
+        try:
+            httpd.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._foreground = False
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop listening, drop open connections and close the database (safe to repeat)."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            if self._thread is not None or self._foreground:
+                httpd.shutdown()  # returns once the serving loop has ended
+            if self._thread is not None:
+                self._thread.join()
+                self._thread = None
+            httpd.close_connections()
+            httpd.server_close()
+        self._store.close()
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    # --- control, the same as the /_sim/ endpoints ----------------------------------------
+
+    def fail_cluster(self, name: str, reason: str = DEFAULT_REASON) -> None:
+        """Make ``name`` FAILED with ``reason`` now if it exists, and on every later create."""
+        self.app.admin.fail(name, reason)
+
+    def clear_failure(self, name: str) -> None:
+        self.app.admin.clear_failure(name)
+
+    def set_latency(self, seconds: float) -> None:
+        self.app.faults.set_latency(seconds)
+
+    def inject_faults(self, status: int, count: int = 1, *,
+                      retry_after: float | None = None) -> None:
+        """Answer the next ``count`` API requests with ``status``."""
+        self.app.faults.inject(Fault(status, retry_after), count)
+
+    def seed_clusters(self, specs: Mapping[str, Mapping[str, Any]], *,
+                      running: bool = True) -> None:
+        """Store many BYOC clusters at once (name -> wire ClusterSpec), checked like creates."""
+        self.app.clusters.seed(specs, running=running)
+
+    def _bind(self) -> _HTTPServer:
+        if self._httpd is not None:
+            raise RuntimeError("the emulator is already started")
+        self._httpd = _HTTPServer(self._address, self.app)
+        return self._httpd
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], app: SimApp) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.app = app
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End kept-alive connections so their threads stop waiting for another request."""
+        with self._open_lock:
+            for conn in list(self._open):
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "gridops-sim"
+    timeout = 60  # an idle kept-alive connection is closed after this
+    disable_nagle_algorithm = True  # small answers go out at once, not after a delayed ACK
+    server: _HTTPServer
+
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's naming)
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests are logged with structlog in ``_serve`` (without headers) instead."""
+
+    def _serve(self) -> None:
+        start = time.monotonic()
+        split = urlsplit(self.path)
+        answer = self._answer(split.path, split.query)
+        payload = json.dumps(answer.body).encode()
+        self.send_response(answer.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for key, value in answer.headers:
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(payload)
+        _log.debug("sim.request", method=self.command, path=split.path, status=answer.status,
+                   elapsed_ms=round((time.monotonic() - start) * 1000, 1))
+
+    def _answer(self, path: str, query: str) -> Answer:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            return error_answer(400, "bad Content-Length")
+        body = self.rfile.read(length) if length > 0 else b""
+        request = Request(method=self.command, path=path, body=body,
+                          query=parse_qs(query, keep_blank_values=True),
+                          authorization=self.headers.get("Authorization", ""))
+        try:
+            return self.server.app.handle(request)
+        except Exception as e:  # an emulator bug: answer 500 rather than drop the connection
+            _log.exception("sim.crashed", method=self.command, path=path)
+            return error_answer(500, f"the emulator failed: {type(e).__name__}")

@@ -1,0 +1,189 @@
+"""The emulator's reading of a ClusterSpec: protobuf-JSON decoding against the message
+shapes of grid-api.md, Grid's own rules on top, and the fields the server sets.
+
+Decoding is strict like grpc-gateway's: an unknown field, a wrong type or an unknown enum
+string is refused. Zero values (``""``, ``0``, ``false``, ``[]``, an ``*_UNSPECIFIED`` enum,
+null) are dropped, so what is stored and answered omits them as protobuf JSON does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler import rules
+from reconciler.model import (
+    CLUSTER_STATES,
+    CLUSTER_TYPES,
+    PERFORMANCE_PROFILES,
+    PHASE_RUNNING,
+    TYPE_BYOC,
+)
+
+#: The fields a create fills in when the body leaves them out, and a PUT keeps.
+GRIDLET_VERSION = "0.8.81"
+SERVER_DEFAULTS: Mapping[str, str] = {"gridletVersion": GRIDLET_VERSION, "costFactor": "1.0",
+                                      "paddingFactor": "0.2"}
+
+# A field's shape: (kind, argument). Kinds: str, bool, int, enum (values), msg (fields),
+# list (item shape), map (string to string), any (an opaque object).
+Shape = tuple[str, Any]
+_STR: Shape = ("str", None)
+_BOOL: Shape = ("bool", None)
+_INT: Shape = ("int", None)
+_MAP: Shape = ("map", None)
+_ANY: Shape = ("any", None)
+
+_INSTANCE_SPEC: Mapping[str, Shape] = {"name": _STR, "overprovisionedOndemandCount": _INT,
+                                       "rootVolumeSize": _INT}
+_AWS_STRINGS = ("region", "roleArn", "externalId", "bucketName", "kubernetesVersion",
+                "builderAmiNameOverride", "builderAmiOverride", "bastionAmiOverride",
+                "cpuAmiOverride", "gpuAmiOverride", "managementNodeInstanceType",
+                "builderNodeInstanceType", "tensorboardNodeInstanceType", "originalClusterName",
+                "internalGcTtl")
+_AWS_BOOLS = ("guarddutyIntegration", "enableDnsFirewall", "fsxEnabled", "internalTestCluster",
+              "enableDatastoreTransitionToIntelligentTiering",
+              "enableExperimentTransitionToIntelligentTiering")
+_AWS_INTS = ("xMultiAzCount", "abortIncompleteDatastoreNumDays",
+             "datastoreTransitionToIntelligentTieringNumDays",
+             "experimentTransitionToIntelligentTieringNumDays")
+_AWS: Mapping[str, Shape] = {
+    **{k: _STR for k in _AWS_STRINGS}, **{k: _BOOL for k in _AWS_BOOLS},
+    **{k: _INT for k in _AWS_INTS},
+    "instanceTypes": ("list", ("msg", _INSTANCE_SPEC)), "azSkipIds": ("list", _STR),
+}
+_KUBERNETES: Mapping[str, Shape] = {
+    "aws": ("msg", _AWS), "namespace": _STR, "rootDomainName": _STR,
+    "kubernetesOnlyMode": _BOOL, "privateSshGateway": _BOOL, "extraGridletEnvVar": _MAP,
+}
+_DRIVER: Mapping[str, Shape] = {"kubernetes": ("msg", _KUBERNETES), "external": _ANY,
+                                "slurm": _ANY}
+CLUSTER_SPEC: Mapping[str, Shape] = {
+    "clusterType": ("enum", CLUSTER_TYPES), "desiredState": ("enum", CLUSTER_STATES),
+    "performanceProfile": ("enum", PERFORMANCE_PROFILES), "driver": ("msg", _DRIVER),
+    "costFactor": _STR, "paddingFactor": _STR, "pauseAutomation": _BOOL,
+    "gridletVersion": _STR, "userId": _STR,
+}
+
+
+class SpecError(Exception):
+    """The request's spec is not acceptable; the message is what the 400 answer says."""
+
+
+def decode_spec(value: Any) -> dict[str, Any]:
+    """The spec with zero values dropped; SpecError on an unknown field or a wrong type."""
+    return _decode_message(CLUSTER_SPEC, value, "spec")
+
+
+def check_spec(name: str, spec: Mapping[str, Any]) -> None:
+    """Grid's rules for a BYOC cluster it is asked to create or update."""
+    for problem in (rules.check_name(name), _check_type_and_state(spec)):
+        if problem:
+            raise SpecError(problem)
+    aws = spec.get("driver", {}).get("kubernetes", {}).get("aws")
+    if aws is None:
+        raise SpecError("spec.driver.kubernetes.aws is required for a BYOC cluster")
+    for key in ("region", "roleArn", "externalId"):
+        if not aws.get(key):
+            raise SpecError(f"spec.driver.kubernetes.aws.{key} is required")
+    region_problem = rules.check_region(aws["region"])
+    if region_problem:
+        raise SpecError(f"spec.driver.kubernetes.aws.region: {region_problem}")
+    _check_instance_types(aws.get("instanceTypes", []))
+
+
+def with_server_fields(spec: Mapping[str, Any], *, user_id: str,
+                       previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The spec to store: ``userId`` is always the caller's (or the stored one), the other
+    server-set fields come from the body, else from ``previous``, else the defaults.
+    ``desiredState`` is not stored: it follows the cluster's timeline."""
+    stored = {k: v for k, v in spec.items() if k != "desiredState"}
+    stored.setdefault("clusterType", TYPE_BYOC)
+    for key, default in SERVER_DEFAULTS.items():
+        stored.setdefault(key, (previous or {}).get(key, default))
+    stored["userId"] = (previous or {}).get("userId", user_id)
+    return stored
+
+
+def _check_type_and_state(spec: Mapping[str, Any]) -> str | None:
+    if spec.get("clusterType", TYPE_BYOC) != TYPE_BYOC:
+        return f"only {TYPE_BYOC} clusters can be created or edited, not {spec['clusterType']}"
+    if spec.get("desiredState", PHASE_RUNNING) != PHASE_RUNNING:
+        return ("spec.desiredState can only be CLUSTER_STATE_RUNNING here; "
+                "delete a cluster with DELETE")
+    return None
+
+
+def _check_instance_types(items: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        name = item.get("name", "")
+        problem = "name is required" if not name else rules.check_instance_type(name)
+        if not problem and name in seen:
+            problem = f"instance type {name!r} is listed twice"
+        if problem:
+            raise SpecError(f"spec.driver.kubernetes.aws.instanceTypes[{i}]: {problem}")
+        seen.add(name)
+
+
+def _decode_message(fields: Mapping[str, Shape], value: Any, path: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{path} must be an object")
+    decoded: dict[str, Any] = {}
+    for key, item in value.items():
+        if key not in fields:
+            raise SpecError(f"unknown field {key!r} in {path}")
+        result = _decode(fields[key], item, f"{path}.{key}")
+        if not _is_zero(fields[key], result):
+            decoded[key] = result
+    return decoded
+
+
+def _decode(shape: Shape, value: Any, path: str) -> Any:
+    kind, arg = shape
+    if value is None:
+        return None
+    if kind == "msg":
+        return _decode_message(arg, value, path)
+    if kind == "list":
+        if not isinstance(value, list):
+            raise SpecError(f"{path} must be a list")
+        return [_decode(arg, v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if kind in ("map", "any"):
+        if not isinstance(value, Mapping) or (kind == "map" and not all(
+                isinstance(v, str) for v in value.values())):
+            raise SpecError(f"{path} must be an object" + (" of strings" if kind == "map" else ""))
+        return dict(value)
+    return _decode_scalar(kind, arg, value, path)
+
+
+def _decode_scalar(kind: str, arg: Any, value: Any, path: str) -> Any:
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "enum" and isinstance(value, str):
+        if value not in arg:
+            raise SpecError(f"{path}: unknown value {value!r} (one of {', '.join(arg)})")
+        return value
+    # protobuf JSON also accepts a 64-bit integer as a decimal string
+    if kind == "int" and not isinstance(value, bool) and (
+            isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())):
+        if int(value) < 0:
+            raise SpecError(f"{path} must not be negative, not {value}")
+        return int(value)
+    article = "an" if kind in ("int", "enum") else "a"
+    raise SpecError(f"{path} must be {article} {_KIND_NAMES[kind]}, not {value!r}")
+
+
+_KIND_NAMES = {"bool": "boolean", "str": "string", "enum": "enum string", "int": "integer"}
+
+
+def _is_zero(shape: Shape, value: Any) -> bool:
+    if value is None:
+        return True
+    if shape[0] == "msg":
+        return False  # a message that is set is answered even when empty, as protobuf does
+    if shape[0] == "enum":
+        return str(value).endswith("_UNSPECIFIED")
+    return value in ("", 0, False) or value == [] or value == {}

@@ -1,0 +1,140 @@
+"""The emulator's state in SQLite: clusters (spec and timeline) and standing failure rules.
+
+One connection per store, shared by the server's threads under a lock; WAL mode and
+``BEGIN IMMEDIATE`` keep it safe when a second process (a ``sim serve`` and an in-process
+``sim://`` server) opens the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.sim.phases import Timeline
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS clusters (
+    name TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    spec TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    pending_at REAL NOT NULL,
+    ready_at REAL NOT NULL,
+    failed_at REAL,
+    delete_requested_at REAL,
+    deleted_at REAL
+);
+CREATE TABLE IF NOT EXISTS failures (name TEXT PRIMARY KEY, reason TEXT NOT NULL);
+"""
+_COLUMNS = ("name", "id", "spec", "reason", "created_at", "pending_at", "ready_at", "failed_at",
+            "delete_requested_at", "deleted_at")
+
+
+@dataclass(frozen=True)
+class ClusterRecord:
+    """A stored cluster."""
+
+    #: the cluster name (unique among stored clusters; a re-create replaces a DELETED one)
+    name: str
+    #: the id Grid answers; for BYOC clusters the name itself
+    id: str
+    #: the stored ClusterSpec, zero values dropped, server-set fields included, no desiredState
+    spec: Mapping[str, Any]
+    #: when it reaches each phase
+    timeline: Timeline
+    #: why it fails, answered as ``status.reason`` once the phase is FAILED
+    reason: str = ""
+
+    @property
+    def cluster_type(self) -> str:
+        return str(self.spec.get("clusterType", ""))
+
+
+class Transaction:
+    """Reads and writes inside one SQLite transaction (see ``Store.transaction``)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get(self, cluster_id: str) -> ClusterRecord | None:
+        row = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM clusters WHERE id = ?",
+                                 (cluster_id,)).fetchone()
+        return _record(row) if row else None
+
+    def all(self) -> list[ClusterRecord]:
+        rows = self._conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM clusters "
+                                  "ORDER BY created_at, name").fetchall()
+        return [_record(row) for row in rows]
+
+    def put(self, record: ClusterRecord) -> None:
+        t = record.timeline
+        self._conn.execute(
+            f"INSERT OR REPLACE INTO clusters ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+            (record.name, record.id, json.dumps(record.spec, sort_keys=True), record.reason,
+             t.created_at, t.pending_at, t.ready_at, t.failed_at, t.delete_requested_at,
+             t.deleted_at))
+
+    def failure_rule(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT reason FROM failures WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row else None
+
+    def failure_rules(self) -> dict[str, str]:
+        rows = self._conn.execute("SELECT name, reason FROM failures ORDER BY name").fetchall()
+        return {str(name): str(reason) for name, reason in rows}
+
+    def set_failure_rule(self, name: str, reason: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO failures (name, reason) VALUES (?, ?)",
+                           (name, reason))
+
+    def clear_failure_rule(self, name: str) -> None:
+        self._conn.execute("DELETE FROM failures WHERE name = ?", (name,))
+
+
+class Store:
+    """The SQLite database at ``path`` (its folder is created when missing)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                     timeout=10.0)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
+        """One transaction, committed when the block ends and rolled back when it raises."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield Transaction(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _record(row: tuple[Any, ...]) -> ClusterRecord:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    return ClusterRecord(
+        name=values["name"], id=values["id"], spec=json.loads(values["spec"]),
+        reason=values["reason"],
+        timeline=Timeline(created_at=values["created_at"], pending_at=values["pending_at"],
+                          ready_at=values["ready_at"], failed_at=values["failed_at"],
+                          delete_requested_at=values["delete_requested_at"],
+                          deleted_at=values["deleted_at"]),
+    )
