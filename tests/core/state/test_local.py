@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ConfigError, LockError, StateConflict, StateError
+from reconciler.model import InventoryEntry, State
+from reconciler.ports import LockInfo
+from reconciler.settings import Settings, StateSettings
+from reconciler.state import LocalStateBackend, open_state
+
+LOCK = LockInfo(id="lock-1", who="alice@laptop", when="2024-05-01T12:00:00Z", run="run-7")
+
+
+def _state(*names: str) -> State:
+    return State(inventory={n: InventoryEntry(name=n) for n in names})
+
+
+def _temporary_files(backend: LocalStateBackend) -> list[str]:
+    return [p.name for p in backend.path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> LocalStateBackend:
+    return LocalStateBackend(tmp_path / ".gridops" / "state.json")
+
+
+def test_read_of_a_missing_file_is_an_empty_state(backend: LocalStateBackend) -> None:
+    snap = backend.read()
+    assert snap.state == State.empty() and snap.version is None
+    assert not backend.path.exists()
+
+
+def test_write_stores_the_state_and_bumps_the_serial(backend: LocalStateBackend) -> None:
+    first = backend.write(_state("a"), expected_version=None)
+    second = backend.write(_state("a", "b"), expected_version=first.version)
+    assert (first.state.serial, second.state.serial) == (1, 2)
+    assert backend.read() == second
+    assert json.loads(backend.path.read_text())["serial"] == 2
+
+
+def test_write_leaves_no_temporary_files_behind(backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    assert _temporary_files(backend) == []
+
+
+def test_write_replaces_the_file_atomically(backend: LocalStateBackend,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    snap = backend.write(_state("a"), expected_version=None)
+    before = backend.path.read_text()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(StateError, match="No space left on device"):
+        backend.write(_state("a", "b"), expected_version=snap.version)
+    assert backend.path.read_text() == before
+    assert _temporary_files(backend) == []
+
+
+@pytest.mark.parametrize("stale_version", [None, "7"], ids=["thought-new", "old-serial"])
+def test_write_refuses_when_the_state_changed_since_read(backend: LocalStateBackend,
+                                                         stale_version: str | None) -> None:
+    backend.write(_state("a"), expected_version=None)
+    with pytest.raises(StateConflict, match="changed since it was read"):
+        backend.write(_state("x"), expected_version=stale_version)
+    assert set(backend.read().state.inventory) == {"a"}
+
+
+def test_corrupt_state_file_is_an_error_naming_it_and_never_overwritten(
+        backend: LocalStateBackend) -> None:
+    backend.path.parent.mkdir(parents=True)
+    backend.path.write_text("{not json")
+    with pytest.raises(StateError, match=str(backend.path)):
+        backend.read()
+    with pytest.raises(StateError, match="corrupt"):
+        backend.write(_state("a"), expected_version=None)
+    assert backend.path.read_text() == "{not json"
+
+
+def test_second_lock_is_refused_naming_the_holder(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    first, second = LocalStateBackend(path), LocalStateBackend(path)
+    with first.lock(LOCK), pytest.raises(LockError) as locked:
+        with second.lock(LockInfo(id="lock-2", who="bob", when="now")):
+            pass
+    assert "alice@laptop" in locked.value.message and "run-7" in locked.value.message
+    assert locked.value.holder["id"] == "lock-1"
+    assert "force-unlock lock-1" in (locked.value.hint or "")
+
+
+def test_lock_is_free_again_after_the_block(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    first, second = LocalStateBackend(path), LocalStateBackend(path)
+    with first.lock(LOCK):
+        pass
+    with second.lock(LOCK):
+        second.write(_state("a"), expected_version=None)
+    assert not first.info_path.exists()
+
+
+def test_lock_holder_can_write_the_state(backend: LocalStateBackend) -> None:
+    with backend.lock(LOCK):
+        snap = backend.write(_state("a"), expected_version=None)
+    assert snap.state.serial == 1
+
+
+def test_force_unlock_removes_a_lock_left_behind(backend: LocalStateBackend) -> None:
+    backend.path.parent.mkdir(parents=True)
+    backend.info_path.write_text(json.dumps(LOCK.to_json()))
+    with pytest.raises(LockError, match="not the lock"):
+        backend.force_unlock("lock-9")
+    backend.force_unlock("lock-1")
+    assert not backend.info_path.exists()
+
+
+def test_open_state_opens_the_local_file_under_the_repo(tmp_path: Path) -> None:
+    settings = Settings(state=StateSettings(backend="local", path="var/state.json"))
+    backend = open_state(settings, tmp_path)
+    assert isinstance(backend, LocalStateBackend)
+    assert backend.path == tmp_path / "var" / "state.json"
+
+
+def test_open_state_refuses_an_unknown_backend(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown state backend 'gcs'"):
+        open_state(Settings(state=StateSettings(backend="gcs")), tmp_path)

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pytest
+
+from reconciler import wire
+from reconciler.errors import SecretError
+from reconciler.model import (
+    PHASE_DELETED,
+    PHASE_FAILED,
+    PHASE_PENDING,
+    PHASE_QUEUED,
+    PHASE_RUNNING,
+    PROFILE_COST_SAVING,
+    TYPE_GLOBAL,
+    DesiredCluster,
+    LiveCluster,
+    State,
+)
+from reconciler.plan import Action, Change, FieldChange, Plan
+from reconciler.planner import is_dropped_from_inventory, make_plan
+from tests.core.factories import (
+    desired_cluster,
+    desired_state,
+    live_cluster,
+    live_spec,
+    state_with,
+)
+
+NOW = "2024-05-01T12:00:00Z"
+LIVE_SECRET = "ext-secret-1"
+
+
+def _plan(desired: Sequence[DesiredCluster] = (), live: Sequence[LiveCluster] = (),
+          state: State | None = None, *, prune: bool = True,
+          secret: Callable[[DesiredCluster], str | None] = lambda c: None) -> Plan:
+    return make_plan(desired_state(*desired), live, state or State.empty(),
+                     resolve_secret=secret, prune=prune, now=NOW)
+
+
+def _only(plan: Plan) -> Change:
+    (change,) = plan.changes
+    return change
+
+
+@dataclass(frozen=True)
+class Case:
+    desired: tuple[DesiredCluster, ...]
+    live: tuple[LiveCluster, ...]
+    state: State
+    action: Action
+    reason: str
+
+
+A = "research-use1"
+CASES = {
+    "create-new": Case((desired_cluster(A),), (), State.empty(), Action.CREATE, "new in git"),
+    "create-deleted-out-of-band": Case((desired_cluster(A),), (), state_with(A),
+                                       Action.CREATE, "deleted outside gridops"),
+    "create-when-only-deleted-record": Case(
+        (desired_cluster(A),), (live_cluster(A, phase=PHASE_DELETED,
+                                             desired_state=PHASE_DELETED),),
+        State.empty(), Action.CREATE, "new in git"),
+    "noop": Case((desired_cluster(A),), (live_cluster(A),), state_with(A), Action.NOOP, ""),
+    "update": Case((desired_cluster(A, region="eu-west-1"),), (live_cluster(A),), state_with(A),
+                   Action.UPDATE, "differs from git"),
+    "wait-queued": Case((desired_cluster(A),), (live_cluster(A, phase=PHASE_QUEUED),),
+                        state_with(A), Action.WAIT, "being created"),
+    "wait-pending": Case((desired_cluster(A),), (live_cluster(A, phase=PHASE_PENDING),),
+                         state_with(A), Action.WAIT, "being created"),
+    "wait-terminating": Case((desired_cluster(A),),
+                             (live_cluster(A, desired_state=PHASE_DELETED),), state_with(A),
+                             Action.WAIT, "being deleted; will be created again when gone"),
+    "failed-with-reason": Case((desired_cluster(A),),
+                               (live_cluster(A, phase=PHASE_FAILED,
+                                             reason="vCPU quota exceeded"),),
+                               state_with(A), Action.FAILED, "vCPU quota exceeded"),
+    "blocked-unmanaged-name": Case((desired_cluster(A),), (live_cluster(A),), State.empty(),
+                                   Action.BLOCKED, f"adopt it with `gridops import {A}`"),
+    "delete-removed": Case((), (live_cluster(A),), state_with(A), Action.DELETE,
+                           "removed from git"),
+    "delete-retried": Case((), (live_cluster(A),), state_with(A, pending_delete=(A,)),
+                           Action.DELETE, "trying again"),
+    "blocked-protected-delete": Case((), (live_cluster(A),), state_with(A, protected=(A,)),
+                                     Action.BLOCKED, "merge `deletionProtection: false` first"),
+    "wait-stale-terminating": Case((), (live_cluster(A, desired_state=PHASE_DELETED),),
+                                   state_with(A), Action.WAIT, "being deleted"),
+    "already-gone": Case((), (), state_with(A, pending_delete=(A,)), Action.NOOP,
+                         "already deleted; will be dropped from the inventory"),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_plan_decides_each_cluster(case: Case) -> None:
+    change = _only(_plan(case.desired, case.live, case.state))
+    assert change.name == A
+    assert change.action is case.action
+    assert case.reason in change.reason
+
+
+def test_plan_marks_gone_cluster_for_dropping_from_inventory_only() -> None:
+    gone = _only(_plan((), (), state_with(A)))
+    kept = _only(_plan((desired_cluster(A),), (live_cluster(A),), state_with(A)))
+    assert is_dropped_from_inventory(gone) and gone.phase == PHASE_DELETED
+    assert not is_dropped_from_inventory(kept)
+
+
+def test_plan_create_carries_spec_secret_refs_and_ownership_details() -> None:
+    c = desired_cluster(A, deletion_protection=True, aws_extra=(("fsxEnabled", True),))
+    change = _only(_plan((c,)))
+    assert change.spec == wire.to_wire_spec(c)
+    assert change.secrets == {wire.EXTERNAL_ID_PATH: c.external_id}
+    assert change.managed_aws_keys == wire.managed_aws_keys(c)
+    assert change.deletion_protection is True
+    assert change.source == f"clusters/{A}.yaml:1"
+
+
+def test_plan_update_lists_field_changes_and_names_the_live_id() -> None:
+    change = _only(_plan((desired_cluster(A, performance_profile=PROFILE_COST_SAVING),),
+                         (live_cluster(A),), state_with(A)))
+    assert change.cluster_id == A and change.phase == PHASE_RUNNING
+    assert change.field_changes == (FieldChange("performanceProfile",
+                                                "CLUSTER_PERFORMANCE_PROFILE_DEFAULT",
+                                                PROFILE_COST_SAVING),)
+
+
+def test_plan_reports_a_changed_secret_without_its_value() -> None:
+    plan = _plan((desired_cluster(A),), (live_cluster(A),), state_with(A),
+                 secret=lambda c: "ext-secret-NEW")
+    change = _only(plan)
+    assert change.action is Action.UPDATE
+    assert change.field_changes == (FieldChange(wire.EXTERNAL_ID_PATH, sensitive=True),)
+    assert "ext-secret-NEW" not in plan.dumps() and LIVE_SECRET not in plan.dumps()
+
+
+@pytest.mark.parametrize(("secret", "live_external_id"), [
+    (lambda c: LIVE_SECRET, LIVE_SECRET),
+    (lambda c: None, LIVE_SECRET),
+    (lambda c: "ext-secret-NEW", None),
+], ids=["same", "not-resolved", "redacted-live"])
+def test_plan_does_not_report_an_unknown_or_equal_secret(
+        secret: Callable[[DesiredCluster], str | None], live_external_id: str | None) -> None:
+    live = live_cluster(A, spec=live_spec(desired_cluster(A), external_id=live_external_id))
+    assert _only(_plan((desired_cluster(A),), (live,), state_with(A),
+                       secret=secret)).action is Action.NOOP
+
+
+def test_plan_warns_when_a_secret_cannot_be_resolved_for_comparison() -> None:
+    def missing(c: DesiredCluster) -> str | None:
+        raise SecretError("environment variable GRID_EXTERNAL_ID_TEST is not set")
+
+    plan = _plan((desired_cluster(A),), (live_cluster(A),), state_with(A), secret=missing)
+    assert _only(plan).action is Action.NOOP
+    assert plan.warnings == (f"{A}: externalId not compared: environment variable "
+                             "GRID_EXTERNAL_ID_TEST is not set",)
+
+
+def test_plan_keeps_removed_clusters_when_prune_is_off() -> None:
+    plan = _plan((), (live_cluster(A),), state_with(A), prune=False)
+    assert plan.changes == ()
+    assert plan.unmanaged == ()
+    assert "prune is off" in plan.warnings[0] and A in plan.warnings[0]
+
+
+def test_plan_lists_live_clusters_it_does_not_own_as_unmanaged() -> None:
+    plan = _plan((desired_cluster("mine"),), (live_cluster("mine"), live_cluster("theirs")),
+                 state_with("mine"))
+    assert plan.unmanaged == ("theirs",)
+    assert [c.name for c in plan.changes] == ["mine"]
+
+
+def test_plan_never_touches_or_lists_global_clusters() -> None:
+    glob = live_cluster("grid-cloud-prod", cluster_type=TYPE_GLOBAL)
+    assert _plan((), (glob,)).changes == ()
+    assert _plan((), (glob,)).unmanaged == ()
+    # a desired cluster with a GLOBAL cluster's name is not matched against it
+    assert _only(_plan((desired_cluster("grid-cloud-prod"),), (glob,))).action is Action.CREATE
+
+
+def test_plan_sorts_changes_by_name_and_records_where_it_came_from() -> None:
+    live = [live_cluster("b-old")]
+    plan = _plan((desired_cluster("c-new"), desired_cluster("a-new")), live, state_with("b-old"))
+    assert [c.name for c in plan.changes] == ["a-new", "b-old", "c-new"]
+    assert plan.created_at == NOW and plan.git_sha == "a" * 40
+    assert plan.live_fingerprint == wire.live_fingerprint(live)
+
+
+def test_plan_survives_a_json_round_trip() -> None:
+    plan = _plan((desired_cluster("new"), desired_cluster("drift", region="eu-west-1"),
+                  desired_cluster("same")),
+                 (live_cluster("drift"), live_cluster("same"), live_cluster("old"),
+                  live_cluster("theirs")),
+                 state_with("drift", "same", "old"), secret=lambda c: "other")
+    assert plan.has_changes
+    assert Plan.loads(plan.dumps()) == plan
