@@ -85,9 +85,9 @@ def test_corrupt_state_file_is_an_error_naming_it_and_never_overwritten(
 def test_second_lock_is_refused_naming_the_holder(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     first, second = LocalStateBackend(path), LocalStateBackend(path)
-    with first.lock(LOCK), pytest.raises(LockError) as locked:
-        with second.lock(LockInfo(id="lock-2", who="bob", when="now")):
-            pass
+    with first.lock(LOCK), pytest.raises(LockError) as locked, \
+            second.lock(LockInfo(id="lock-2", who="bob", when="now")):
+        pass
     assert "alice@laptop" in locked.value.message and "run-7" in locked.value.message
     assert locked.value.holder["id"] == "lock-1"
     assert "force-unlock lock-1" in (locked.value.hint or "")
