@@ -84,12 +84,12 @@ def _parse_all(files: Mapping[str, bytes]) -> tuple[list[_Parsed], list[Finding]
         documents, hazards = parse_documents(files[file], file)
         findings += hazards
         # A value the YAML layer already refused (a bare `no`) is not reported again.
-        hazard_lines = {f.line for f in hazards}
+        hazard_places = {(f.line, f.col) for f in hazards}
         for document in documents:
             if document.value is None:  # an empty document, e.g. after a leading '---'
                 continue
             problems = validate_document(document, CLUSTER_SCHEMA) or check_document(document)
-            findings += [f for f in problems if f.line not in hazard_lines]
+            findings += [f for f in problems if (f.line, f.col) not in hazard_places]
             kind = document.value.get("kind") if isinstance(document.value, dict) else None
             parsed.append(_Parsed(document, str(kind), valid=not problems))
     return parsed, findings

@@ -98,7 +98,7 @@ def _unknown_fields(document: YamlDocument, error: SchemaError,
         message = f"unknown field {key!r}"
         close = difflib.get_close_matches(key, known, n=1)
         message += f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
-        findings.append(document.finding((*path, key), _prefixed(path, message)))
+        findings.append(document.finding((*path, key), _prefixed(path, message), at_key=True))
     return findings
 
 
@@ -131,7 +131,7 @@ def _message(error: SchemaError) -> str:
 def _type_message(expected: list[str], got: Any) -> str:
     wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
     message = f"expected {wanted}, got {_describe(got)}"
-    if "string" in expected and isinstance(got, (int, float)) and not isinstance(got, bool):
+    if expected == ["string"] and isinstance(got, (int, float)) and not isinstance(got, bool):
         message += ": put the value in quotes"
     return message
 

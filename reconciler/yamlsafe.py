@@ -72,23 +72,29 @@ class YamlDocument:
     #: 1-based (line, col) of the key of every mapping entry, by the entry's JSON path
     key_positions: Mapping[JsonPath, tuple[int, int]] = field(default_factory=dict)
 
-    def position(self, path: str | Sequence[PathPart]) -> tuple[int, int]:
-        """Where ``path`` is written; the nearest parent when the path is absent (a missing
-        field is reported where its parent is). Mapping entries point at their key."""
+    def position(self, path: str | Sequence[PathPart], *, at_key: bool = False) -> tuple[int, int]:
+        """Where ``path`` is written: a scalar's value, or the key of a mapping entry that
+        holds a mapping or a list (``at_key`` points at the key in both cases). A missing
+        path is reported where its nearest parent is."""
         parts = parse_path(path) if isinstance(path, str) else tuple(path)
-        while parts:
-            if parts in self.key_positions:
-                return self.key_positions[parts]
-            if parts in self.positions:
-                return self.positions[parts]
-            parts = parts[:-1]
-        return self.positions.get((), (self.start_line, 1))
+        while parts not in self.positions and parts:
+            parts, at_key = parts[:-1], False
+        if parts in self.key_positions and (at_key or _is_collection(self.value, parts)):
+            return self.key_positions[parts]
+        return self.positions.get(parts, (self.start_line, 1))
 
-    def finding(self, path: str | Sequence[PathPart], message: str) -> Finding:
-        """A finding at ``path`` of this document."""
+    def finding(self, path: str | Sequence[PathPart], message: str, *,
+                at_key: bool = False) -> Finding:
+        """A finding at ``path`` of this document (see ``position``)."""
         parts = parse_path(path) if isinstance(path, str) else tuple(path)
-        line, col = self.position(parts)
+        line, col = self.position(parts, at_key=at_key)
         return Finding(self.file, line, col, message, path=format_path(parts))
+
+
+def _is_collection(value: Any, parts: JsonPath) -> bool:
+    for part in parts:
+        value = value[part]
+    return isinstance(value, (dict, list))
 
 
 class _Loader(yaml.SafeLoader):

@@ -1,0 +1,61 @@
+"""Reading ``gridops.yaml``: parse with ``yamlsafe``, check with the settings schema, build
+``Settings``. ``parse_settings`` is pure; ``load_settings`` is the edge that reads the file.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from typing import Any
+
+from reconciler import rules
+from reconciler.errors import Finding, ValidationError
+from reconciler.schema import SETTINGS_SCHEMA, validate_document
+from reconciler.settings import SETTINGS_FILE, Settings
+from reconciler.yamlsafe import YamlDocument, parse_documents
+
+
+def load_settings(repo_root: Path, file: str = SETTINGS_FILE) -> Settings:
+    """The settings in ``repo_root/file``; the defaults when the file does not exist.
+    Raises ``ValidationError`` with every finding when the file is not valid."""
+    path = repo_root / file
+    if not path.is_file():
+        return Settings(file=file)
+    settings, findings = parse_settings(path.read_bytes(), file)
+    if settings is None:
+        raise ValidationError(findings)
+    return settings
+
+
+def parse_settings(data: bytes,
+                   file: str = SETTINGS_FILE) -> tuple[Settings | None, list[Finding]]:
+    """``Settings`` from the bytes of a settings file, or ``None`` and every finding."""
+    documents, findings = parse_documents(data, file)
+    documents = [d for d in documents if d.value is not None]
+    if len(documents) > 1:
+        findings.append(documents[1].finding((), f"{file} holds one document, not "
+                                                  f"{len(documents)}: remove the others"))
+    document = documents[0] if documents else YamlDocument({}, file, 1)
+    # A value the YAML layer already refused (a bare `yes`) is not reported again.
+    hazard_places = {(f.line, f.col) for f in findings}
+    problems = validate_document(document, SETTINGS_SCHEMA) or _check(document)
+    findings += [f for f in problems if (f.line, f.col) not in hazard_places]
+    if findings:
+        return None, sorted(findings, key=lambda f: (f.line, f.col))
+    return Settings.from_mapping(document.value, file=file), []
+
+
+def _check(document: YamlDocument) -> list[Finding]:
+    """What the schema cannot say: a clusters folder inside the repository, a real region."""
+    data: dict[str, Any] = document.value
+    findings = []
+    clusters_dir = data.get("clustersDir", "")
+    normal = posixpath.normpath(clusters_dir) if clusters_dir else ""
+    if normal.startswith(("/", "..")):
+        findings.append(document.finding(("clustersDir",), f"clustersDir {clusters_dir!r} must "
+                                                           "be a folder inside the repository"))
+    region = data.get("state", {}).get("region")
+    problem = rules.check_region(region) if region else None
+    if problem:
+        findings.append(document.finding(("state", "region"), problem))
+    return findings
