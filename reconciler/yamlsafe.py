@@ -15,12 +15,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
+from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.reader import ReaderError
+from yaml.resolver import Resolver
 
 from reconciler.errors import Finding
 
@@ -33,6 +34,10 @@ _STRING_TAGS = frozenset({_TAG + "str", _TAG + "timestamp", _TAG + "value"})
 _CONSTRUCTED_TAGS = frozenset({_TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"})
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/-]+$")
+#: Characters YAML does not allow in a stream (C0/C1 controls other than tab and line breaks,
+#: surrogates, U+FFFE/U+FFFF).
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd"
+                          "\U00010000-\U0010ffff]")
 _PATH_PART = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
 
@@ -97,20 +102,64 @@ def _is_collection(value: Any, parts: JsonPath) -> bool:
     return isinstance(value, (dict, list))
 
 
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader whose composer never expands an alias: it records where the alias was
-    and puts a null in its place, so even a recursive alias costs nothing."""
+class _Composing(Protocol):
+    """What parsing needs of a loader: nodes one document at a time, and the aliases seen."""
+
+    alias_marks: list[yaml.Mark]
+
+    def check_node(self) -> bool: ...
+
+    def get_node(self) -> Node | None: ...
+
+    def dispose(self) -> None: ...
+
+
+def _skip_alias(loader: Any) -> Node | None:
+    """An alias is never expanded: record where it was and put a null in its place, so even a
+    recursive alias costs nothing. ``None`` when the next event is not an alias."""
+    if not loader.check_event(AliasEvent):
+        return None
+    event = loader.get_event()
+    loader.alias_marks.append(event.start_mark)
+    return ScalarNode(_TAG + "null", "", event.start_mark, event.end_mark)
+
+
+class _PureLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python loader, refusing aliases."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_marks: list[yaml.Mark] = []
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        if self.check_event(AliasEvent):
-            event = self.get_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
-            self.alias_marks.append(event.start_mark)
-            return ScalarNode(_TAG + "null", "", event.start_mark, event.end_mark)
-        return super().compose_node(parent, index)
+        alias = _skip_alias(self)
+        return alias if alias is not None else super().compose_node(parent, index)
+
+
+def _new_loader(text: str) -> _Composing:
+    return _PureLoader(text)
+
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+    from yaml.composer import Composer
+
+    class _FastLoader(Composer, CParser, Resolver):
+        """libyaml's parser (events with marks, several times faster) under PyYAML's
+        Python composer, so aliases are refused the same way."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            Resolver.__init__(self)
+            self.alias_marks: list[yaml.Mark] = []
+
+        def compose_node(self, parent: Node | None, index: int) -> Node | None:
+            alias = _skip_alias(self)
+            return alias if alias is not None else super().compose_node(parent, index)
+
+    def _new_loader(text: str) -> _Composing:
+        return _FastLoader(text)
 
 
 def parse_documents(data: bytes, file: str) -> tuple[list[YamlDocument], list[Finding]]:
@@ -119,14 +168,13 @@ def parse_documents(data: bytes, file: str) -> tuple[list[YamlDocument], list[Fi
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         return [], [_non_utf8(data, e.start, file)]
-    try:
-        loader = _Loader(text)
-    except ReaderError as e:
-        return [], [_unprintable(text, e, file)]
-    nodes, findings = _compose(loader, file)
+    bad = _UNPRINTABLE.search(text)
+    if bad:
+        return [], [_unprintable(text, bad.start(), file)]
+    nodes, findings = _compose(_new_loader(text), file)
     documents = []
     for node in nodes:
-        builder = _Builder(file, loader)
+        builder = _Builder(file)
         value = builder.build(node, ())
         documents.append(YamlDocument(value, file, node.start_mark.line + 1,
                                       builder.positions, builder.key_positions))
@@ -134,7 +182,7 @@ def parse_documents(data: bytes, file: str) -> tuple[list[YamlDocument], list[Fi
     return documents, findings
 
 
-def _compose(loader: _Loader, file: str) -> tuple[list[Node], list[Finding]]:
+def _compose(loader: _Composing, file: str) -> tuple[list[Node], list[Finding]]:
     nodes: list[Node] = []
     findings: list[Finding] = []
     try:
@@ -144,6 +192,8 @@ def _compose(loader: _Loader, file: str) -> tuple[list[Node], list[Finding]]:
                 nodes.append(node)
     except yaml.MarkedYAMLError as e:
         findings.append(_syntax_error(e, file))
+    except yaml.YAMLError as e:
+        findings.append(Finding(file, 1, 1, f"YAML cannot be read: {e}"))
     except RecursionError:
         findings.append(Finding(file, 1, 1, "YAML is nested too deeply to read"))
     finally:
@@ -166,11 +216,10 @@ def _non_utf8(data: bytes, offset: int, file: str) -> Finding:
                    "save it as UTF-8")
 
 
-def _unprintable(text: str, error: ReaderError, file: str) -> Finding:
-    offset = error.position
+def _unprintable(text: str, offset: int, file: str) -> Finding:
     line = text.count("\n", 0, offset) + 1
     col = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return Finding(file, line, col, f"the character U+{error.character:04X} is not allowed in "
+    return Finding(file, line, col, f"the character U+{ord(text[offset]):04X} is not allowed in "
                                     "YAML: remove it")
 
 
@@ -186,9 +235,9 @@ def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> Finding:
 class _Builder:
     """Turns composed nodes into plain values, recording positions and hazards."""
 
-    def __init__(self, file: str, loader: _Loader) -> None:
+    def __init__(self, file: str) -> None:
         self.file = file
-        self.loader = loader
+        self.constructor = SafeConstructor()
         self.positions: dict[JsonPath, tuple[int, int]] = {}
         self.key_positions: dict[JsonPath, tuple[int, int]] = {}
         self.findings: list[Finding] = []
@@ -232,7 +281,7 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
         text = node.value
-        if node.style is None and text.lower() in _YAML11_BOOLEANS:
+        if not node.style and text.lower() in _YAML11_BOOLEANS:
             self._add(node, path, f"{text!r} is a YAML 1.1 boolean: write \"{text}\" (quoted) "
                                   "for the string, or true/false for a boolean")
             return text
@@ -245,8 +294,8 @@ class _Builder:
         return self._constructed(node, path)
 
     def _constructed(self, node: ScalarNode, path: JsonPath) -> Any:
-        value = self.loader.construct_object(node)
-        if node.style is None and ":" in node.value and node.tag != _TAG + "null":
+        value = self.constructor.construct_object(node)
+        if not node.style and ":" in node.value and node.tag != _TAG + "null":
             self._add(node, path, f"{node.value!r} is a YAML 1.1 base-60 number ({value}): "
                                   "quote it if you mean the string")
         if isinstance(value, float) and not math.isfinite(value):
