@@ -175,23 +175,24 @@ def _instance_spec(item: str | Mapping[str, Any]) -> InstanceSpec:
 
 def read_cluster_files(repo_root: Path,
                        clusters_dir: str) -> tuple[dict[str, bytes], list[Finding]]:
-    """The bytes of every ``*.yaml``/``*.yml`` file under ``clusters_dir``, keyed by POSIX path
-    relative to ``repo_root``, sorted. Hidden folders are skipped; a symlink that leads out of
-    the repository is refused (a finding), as is a missing clusters folder."""
+    """The bytes of every ``*.yaml``/``*.yml`` file under ``clusters_dir`` (a folder, or one
+    file), keyed by POSIX path relative to ``repo_root``, sorted. Hidden folders are skipped;
+    a symlink that leads out of the repository is refused (a finding), as is a missing
+    clusters folder."""
     root = repo_root.resolve()
     top = repo_root / clusters_dir
     if not _inside(top, root):
         return {}, [Finding(clusters_dir, 0, 0, f"clusters folder {clusters_dir!r} is outside "
                                                 "the repository: set clustersDir to a folder "
                                                 "in it")]
-    if not top.is_dir():
+    if not top.exists():
         return {}, [Finding(clusters_dir, 0, 0, f"clusters folder {clusters_dir!r} does not "
                                                 f"exist: create it (mkdir -p {clusters_dir}) "
                                                 "and add GridCluster documents, or set "
                                                 "clustersDir in gridops.yaml")]
     files: dict[str, bytes] = {}
     findings: list[Finding] = []
-    for path in _walk(top):
+    for path in _walk(top) if top.is_dir() else [top]:
         key = path.relative_to(repo_root).as_posix()
         problem = _symlink_problem(path, root)
         if problem:

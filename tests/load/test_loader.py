@@ -266,3 +266,24 @@ def test_missing_clusters_folder_says_to_create_it(tmp_path: Path) -> None:
     assert [f.format() for f in findings] == [
         "clusters: clusters folder 'clusters' does not exist: create it (mkdir -p clusters) and "
         "add GridCluster documents, or set clustersDir in gridops.yaml"]
+
+
+def test_a_single_file_can_be_read(tmp_path: Path, write: Write) -> None:
+    write("clusters/team/a.yaml", "a: 1\n")
+    write("clusters/team/b.yaml", "b: 1\n")
+
+    files, findings = read_cluster_files(tmp_path, "clusters/team/b.yaml")
+
+    assert (files, findings) == ({"clusters/team/b.yaml": b"b: 1\n"}, [])
+
+
+def test_clusters_folder_outside_the_repository_is_refused(tmp_path: Path, write: Write) -> None:
+    write("elsewhere/a.yaml", "a: 1\n")
+    (tmp_path / "repo").mkdir()
+
+    files, findings = read_cluster_files(tmp_path / "repo", "../elsewhere")
+
+    assert files == {}
+    assert [f.message for f in findings] == [
+        "clusters folder '../elsewhere' is outside the repository: set clustersDir to a "
+        "folder in it"]
