@@ -100,20 +100,20 @@ def _index_defaults(
 ) -> tuple[dict[str, YamlDocument], set[str], list[Finding]]:
     """Valid defaults by folder, folders whose defaults are broken, and a finding for each
     folder with more than one defaults document."""
+    first: dict[str, YamlDocument] = {}
     by_folder: dict[str, YamlDocument] = {}
     broken: set[str] = set()
     findings: list[Finding] = []
     for item in defaults:
         folder = posixpath.dirname(item.document.file)
-        other = by_folder.get(folder)
-        if other is not None:
-            findings += [_second_defaults(item.document, other), _second_defaults(other,
-                                                                                  item.document)]
+        other = first.setdefault(folder, item.document)
+        if other is not item.document:
+            findings += [_second_defaults(item.document, other),
+                         _second_defaults(other, item.document)]
+        if other is not item.document or not item.valid:
             broken.add(folder)
-        elif item.valid:
-            by_folder[folder] = item.document
         else:
-            broken.add(folder)
+            by_folder[folder] = item.document
     return by_folder, broken, findings
 
 

@@ -125,6 +125,19 @@ def test_two_defaults_documents_in_one_folder_are_both_reported(write: Write,
     ]
 
 
+def test_second_defaults_is_reported_even_when_the_first_is_invalid(write: Write,
+                                                                    load: Load) -> None:
+    write("clusters/a.yaml", DEFAULTS.replace("region:", "regoin:"))
+    write("clusters/b.yaml", DEFAULTS)
+    write("clusters/c.yaml", CLUSTER.format(name="c"))
+
+    clusters, findings = load()
+
+    assert clusters == {}
+    assert [f.split(": ")[0] for f in findings] == [
+        "clusters/a.yaml:2:7", "clusters/a.yaml:6:3", "clusters/b.yaml:2:7"]
+
+
 def test_field_set_by_neither_cluster_nor_defaults_is_reported(write: Write,
                                                                 load: Load) -> None:
     write("clusters/a.yaml", CLUSTER.format(name="a").replace("  region: us-east-1\n", ""))
