@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(DEMO_ENV) $(GRIDOPS) validate
 	$(DEMO_ENV) $(GRIDOPS) plan
-	$(DEMO_ENV) $(GRIDOPS) apply --auto-approve --wait --timeout 120
+	$(DEMO_ENV) $(GRIDOPS) apply --auto-approve --wait --timeout 120 --interval 1
 	$(DEMO_ENV) $(GRIDOPS) status
 	@echo
 	@echo "Now edit a file in clusters/, commit it, and run: $(DEMO_ENV) $(GRIDOPS) plan"

@@ -1,0 +1,379 @@
+"""The command line: the only module that knows click. Each command parses its options,
+builds the collaborators (Grid client, state backend, secret resolver, output) and calls one
+function from ``reconciler.run``. One handler turns every GridopsError into a clear message
+and its exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+
+from reconciler import __version__, gitsource, render, run
+from reconciler.errors import (
+    Aborted,
+    ConfigError,
+    GridopsError,
+    ValidationError,
+)
+from reconciler.logs import choose_format, configure_logging
+from reconciler.plan import Plan
+from reconciler.ports import GridAPI, LockInfo, StateBackend
+from reconciler.secrets import Masker, Resolver, env_provider
+
+log = structlog.get_logger("gridops")
+
+
+@dataclass
+class App:
+    """What every command needs: where the repo is, the environment, and the masked output."""
+
+    root: Path
+    settings_file: str
+    grid_url: str | None
+    env: dict[str, str]
+    resolver: Resolver
+    masker: Masker
+    verbose: int = 0
+    _echo: Callable[..., None] = field(default=click.echo)
+
+    def out(self, text: str = "", *, nl: bool = True) -> None:
+        """Write to stdout, secrets masked."""
+        self._echo(self.masker.mask(text), nl=nl)
+
+    def err(self, text: str) -> None:
+        self._echo(self.masker.mask(text), err=True)
+
+    def workspace(self) -> run.Workspace:
+        return run.load_workspace(self.root, self.settings_file)
+
+    @contextmanager
+    def grid(self, ws: run.Workspace) -> Iterator[GridAPI]:
+        from reconciler.grid import open_grid
+
+        url = self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url
+        with open_grid(url, env=self.env, home=Path(self.env.get("HOME", "~")).expanduser(),
+                       repo_root=self.root) as client:
+            yield client
+
+    def state(self, ws: run.Workspace) -> StateBackend:
+        from reconciler.state import open_state
+
+        return open_state(ws.settings, self.root)
+
+    def lock_info(self) -> LockInfo:
+        import getpass
+        import socket
+        import uuid
+
+        who = f"{getpass.getuser()}@{socket.gethostname()}"
+        run_id = self.env.get("GITHUB_RUN_ID", "")
+        repo = self.env.get("GITHUB_REPOSITORY", "")
+        return LockInfo(id=uuid.uuid4().hex[:12], who=who, when=run.now_iso(),
+                        run=f"{repo} run {run_id}".strip() if run_id else "")
+
+
+def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
+    providers: dict[str, Any] = {"fromEnv": env_provider(env)}
+    try:
+        from reconciler.aws.secrets import lazy_aws_providers
+    except ImportError:  # pragma: no cover - AWS support ships with the package
+        return Resolver(providers)
+    providers.update(lazy_aws_providers(repo_root=root))
+    return Resolver(providers)
+
+
+class _Group(click.Group):
+    """Maps every GridopsError to a clear message and its exit code; never a traceback for
+    them. Unexpected errors print one line (and the traceback only with -vv)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GridopsError as e:
+            _report(ctx, e)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # noqa: BLE001 - the last line of defence
+            app = ctx.obj if isinstance(ctx.obj, App) else None
+            message = f"internal error: {type(e).__name__}: {e}"
+            click.echo(app.masker.mask(message) if app else message, err=True)
+            if app and app.verbose > 1:
+                click.echo(app.masker.mask(traceback.format_exc()), err=True)
+            else:
+                click.echo("  run again with -vv for details, and please report it", err=True)
+            ctx.exit(1)
+
+
+def _report(ctx: click.Context, e: GridopsError) -> None:
+    app = ctx.obj if isinstance(ctx.obj, App) else None
+    mask = app.masker.mask if app else (lambda s: s)
+    if isinstance(e, ValidationError):
+        for finding in e.findings:
+            click.echo(mask(finding.format()), err=True)
+    click.echo(mask(f"error: {e.message}"), err=True)
+    if e.hint:
+        click.echo(mask(f"  hint: {e.hint}"), err=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
+@click.version_option(__version__, prog_name="gridops")
+@click.option("--repo", "repo", type=click.Path(file_okay=False, path_type=Path),
+              help="The GitOps repository (default: the git repository around the current "
+                   "folder).")
+@click.option("--settings", "settings_file", default="gridops.yaml", show_default=True,
+              help="The settings file, relative to the repository root.")
+@click.option("--grid-url", help="Grid API base URL or sim://PATH (default: GRID_URL, then the "
+                                 "settings file).")
+@click.option("--log-format", type=click.Choice(["console", "json"]),
+              help="Log format on stderr (default: console, json when CI=true).")
+@click.option("-v", "--verbose", count=True, help="More log detail (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, repo: Path | None, settings_file: str, grid_url: str | None,
+         log_format: str | None, verbose: int) -> None:
+    """gridops: Grid BYOC clusters, the GitOps way.
+
+    Cluster YAML in git is the desired state; `plan` shows what would change in Grid,
+    `apply` makes it so, safely and idempotently.
+    """
+    env = dict(os.environ)
+    root = (repo or gitsource.find_repo_root(Path.cwd()) or Path.cwd()).resolve()
+    resolver = _make_resolver(env, root)
+    masker = Masker(resolver, env)
+    configure_logging(fmt=choose_format(log_format, env, sys.stderr), verbose=verbose,
+                      masker=masker)
+    ctx.obj = App(root=root, settings_file=settings_file, grid_url=grid_url, env=env,
+                  resolver=resolver, masker=masker, verbose=verbose)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("path", required=False)
+@pass_app
+def validate(app: App, path: str | None) -> None:
+    """Check the cluster documents (or those under PATH) without contacting Grid."""
+    from reconciler import settings_loader
+
+    settings = settings_loader.load_settings(app.root, app.settings_file)
+    if path:
+        path = _repo_relative(app.root, path)
+    clusters, findings = run.collect_findings(app.root, settings, path)
+    for finding in findings:
+        app.out(finding.format())
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise _ValidationFailed(len(errors))
+    app.out(f"{len(clusters)} cluster(s) valid.")
+
+
+class _ValidationFailed(GridopsError):
+    reason = "validation"
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} problem(s) found in the cluster documents",
+                         hint="fix the findings above and run `gridops validate` again")
+
+
+def _repo_relative(root: Path, path: str) -> str:
+    p = Path(path)
+    absolute = p if p.is_absolute() else (Path.cwd() / p)
+    try:
+        return absolute.resolve().relative_to(root).as_posix()
+    except ValueError as e:
+        raise ConfigError(f"{path} is outside the repository {root}") from e
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the plan to FILE for `gridops apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--allow-empty", is_flag=True,
+              help="Allow an empty desired set to prune every managed cluster.")
+@pass_app
+def plan(app: App, as_json: bool, out_file: Path | None, detailed_exitcode: bool,
+         allow_empty: bool) -> None:
+    """Show what apply would change in Grid."""
+    ws = app.workspace()
+    with app.grid(ws) as grid:
+        the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
+                                         allow_empty=allow_empty)
+    if out_file:
+        out_file.write_text(app.masker.mask(the_plan.dumps()) + "\n", encoding="utf-8")
+    app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    if detailed_exitcode:
+        sys.exit(run.exit_code_for_plan(the_plan))
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force-delete", is_flag=True,
+              help="Delete with force=true: Grid forgets the cluster at once and leaves its AWS "
+                   "resources behind.")
+@click.option("--wait", "wait_", is_flag=True,
+              help="Follow created clusters to RUNNING and deleted ones to DELETED.")
+@click.option("--timeout", default=3600.0, show_default=True, type=float,
+              help="Seconds --wait follows the clusters before giving up.")
+@click.option("--allow-empty", is_flag=True,
+              help="Allow an empty desired set to prune every managed cluster.")
+@click.option("--interval", default=15.0, type=float, show_default=True,
+              help="Seconds between polls while --wait follows the clusters.")
+@click.option("--lock-wait", default=0.0, type=float, show_default=True,
+              help="Seconds to wait for the state lock held by another apply.")
+@pass_app
+def apply(app: App, plan_file: Path | None, auto_approve: bool, force_delete: bool,
+          wait_: bool, timeout: float, interval: float, allow_empty: bool,
+          lock_wait: float) -> None:
+    """Carry out a plan: create, change and delete clusters in Grid."""
+    ws = app.workspace()
+    run.refuse_uncommitted(ws)
+    backend = app.state(ws)
+    with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=lock_wait):
+        the_plan = _plan_for_apply(app, ws, grid, backend, plan_file, allow_empty)
+        if not plan_file and the_plan.has_changes:
+            _confirm(app, auto_approve)
+        from reconciler.apply import apply_plan
+
+        # Always carried out: even a plan without Grid changes may update the inventory
+        # (deletion protection switched off, a deleted cluster dropped).
+        result = apply_plan(the_plan, grid, app.resolver, backend, force_delete=force_delete,
+                            git_sha=the_plan.git_sha)
+        if not the_plan.has_changes:
+            app.out("Nothing to apply.")
+            return
+        app.out(render.render_apply_text(result))
+        if wait_ and not result.failed:
+            _wait(app, grid, the_plan, timeout, interval)
+    if result.failed:
+        sys.exit(1)
+
+
+def _plan_for_apply(app: App, ws: run.Workspace, grid: GridAPI, backend: StateBackend,
+                    plan_file: Path | None, allow_empty: bool) -> Plan:
+    if plan_file is None:
+        the_plan, _ = run.make_live_plan(ws, grid, backend, app.resolver,
+                                         allow_empty=allow_empty)
+        app.out(render.render_plan_text(the_plan))
+        return the_plan
+    try:
+        text = plan_file.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read plan file {plan_file}: {e.strerror}") from e
+    the_plan = Plan.loads(text, source=str(plan_file))
+    run.check_not_stale(the_plan, git_sha=ws.desired.git_sha, live=grid.list_clusters())
+    return the_plan
+
+
+def _confirm(app: App, auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise Aborted("no terminal to confirm the plan",
+                      hint="review the plan above and run again with --auto-approve")
+    if not click.confirm("Apply these changes?", default=False):
+        raise Aborted("apply cancelled; nothing was changed")
+
+
+def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
+    from reconciler.apply import wait_for
+
+    targets = {c.name: c.action for c in the_plan.changes
+               if c.action.value in ("create", "delete")}
+    if not targets:
+        return
+
+    def progress(name: str, phase: str, elapsed: float) -> None:
+        app.err(f"  {name}: {phase} ({elapsed:.0f}s)")
+
+    final = wait_for(grid, targets, timeout=timeout, interval=interval, on_progress=progress)
+    for name, phase in sorted(final.items()):
+        app.out(f"{name}: {phase}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+# --- status, import, drift, force-unlock ------------------------------------------------------
+
+@main.command()
+@pass_app
+def status(app: App) -> None:
+    """Live clusters with their phase, whether gridops manages them, and drift."""
+    ws = app.workspace()
+    backend = app.state(ws)
+    with app.grid(ws) as grid:
+        the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, allow_empty=True)
+    owned = backend.read().state.inventory
+    app.out(render.render_status_table(render.status_rows(the_plan, live, owned)))
+
+
+@main.command("import")
+@click.argument("name")
+@pass_app
+def import_(app: App, name: str) -> None:
+    """Adopt the live cluster NAME: record it in the inventory so gridops manages it."""
+    ws = app.workspace()
+    with app.grid(ws) as grid:
+        entry = run.import_cluster(name, ws, grid, app.state(ws), lock=app.lock_info())
+    protection = "on" if entry.deletion_protection else "off"
+    app.out(f"Imported {name} (deletion protection {protection}). "
+            "Run `gridops plan` to see how it compares with git.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@pass_app
+def drift(app: App, as_json: bool) -> None:
+    """Compare git with live and report drift without changing anything.
+
+    Exit 0 when live matches git, 2 when it does not, 1 on error.
+    """
+    ws = app.workspace()
+    with app.grid(ws) as grid:
+        the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
+                                         allow_empty=True)
+    app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    sys.exit(run.exit_code_for_plan(the_plan))
+
+
+@main.command("force-unlock")
+@click.argument("lock_id")
+@pass_app
+def force_unlock(app: App, lock_id: str) -> None:
+    """Release the apply lock LOCK_ID left behind by a run that died."""
+    ws = app.workspace()
+    app.state(ws).force_unlock(lock_id)
+    app.out(f"Released lock {lock_id}.")
+
+
+def _add_sim() -> None:
+    from reconciler.sim.cli import sim
+
+    main.add_command(sim)
+
+
+_add_sim()

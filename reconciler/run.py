@@ -1,0 +1,192 @@
+"""Orchestration: each command's work as one function that receives its collaborators
+(Grid client, state backend, secret resolver) as arguments. The CLI builds them; tests may too.
+Nothing here parses options or prints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from reconciler import gitsource, guards, loader, planner, settings_loader, wire
+from reconciler.apply import apply_plan
+from reconciler.errors import (
+    ConfigError,
+    Finding,
+    GridopsError,
+    PlanRefused,
+    SecretError,
+    StalePlan,
+    ValidationError,
+)
+from reconciler.model import (
+    DesiredCluster,
+    DesiredState,
+    InventoryEntry,
+    LiveCluster,
+    Ownership,
+    State,
+)
+from reconciler.plan import Action, ApplyResult, Plan
+from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
+from reconciler.settings import Settings
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The repository as loaded: settings, desired clusters, and non-fatal findings."""
+
+    root: Path
+    settings: Settings
+    desired: DesiredState
+    warnings: tuple[Finding, ...] = ()
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def collect_findings(root: Path, settings: Settings, path: str | None = None) -> tuple[
+        dict[str, DesiredCluster], list[Finding]]:
+    """Read and validate every cluster document; with ``path``, report only what lies under it
+    (defaults documents in parent folders still apply, so the whole folder is read)."""
+    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir)
+    clusters, findings = loader.load_desired(files)
+    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
+    if path and path not in (".", ""):
+        prefix = path.rstrip("/")
+        found = [f for f in found if f.file == prefix or f.file.startswith(prefix + "/")]
+        clusters = {n: c for n, c in clusters.items()
+                    if c.source.file == prefix or c.source.file.startswith(prefix + "/")}
+    return clusters, found
+
+
+def load_workspace(root: Path, settings_file: str) -> Workspace:
+    """Settings + desired state at the working tree; any error finding stops everything."""
+    settings = settings_loader.load_settings(root, settings_file)
+    clusters, findings = collect_findings(root, settings)
+    if any(f.severity == "error" for f in findings):
+        raise ValidationError(findings)
+    in_git = gitsource.find_repo_root(root) is not None
+    sha = gitsource.head_sha(root) if in_git else None
+    dirty = gitsource.uncommitted_files(root, settings.clusters_dir) if in_git else ()
+    desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty)
+    return Workspace(root=root, settings=settings, desired=desired,
+                     warnings=tuple(f for f in findings if f.severity != "error"))
+
+
+def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster], str | None]:
+    def resolve(cluster: DesiredCluster) -> str | None:
+        return resolver.resolve(cluster.external_id, cluster=cluster.name)
+
+    return resolve
+
+
+def _require_secrets(plan: Plan, resolver: SecretResolver) -> None:
+    """Fail the plan early when a cluster about to be sent to Grid has an unresolvable secret:
+    every missing secret is named at once."""
+    problems: list[str] = []
+    for change in plan.changes:
+        if change.action not in (Action.CREATE, Action.UPDATE):
+            continue
+        for ref in change.secrets.values():
+            try:
+                resolver.resolve(ref, cluster=change.name)
+            except SecretError as e:
+                problems.append(e.message)
+    if problems:
+        raise SecretError("; ".join(problems),
+                          hint="set the missing secrets, then plan again")
+
+
+def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
+                   resolver: SecretResolver, *, allow_empty: bool = False,
+                   extra_warnings: Sequence[str] = ()) -> tuple[Plan, list[LiveCluster]]:
+    """One list call, one state read, one pure plan; guards applied."""
+    live = grid.list_clusters()
+    state = backend.read().state
+    plan = planner.make_plan(ws.desired, live, state, resolve_secret=_secret_for_diff(resolver),
+                             prune=ws.settings.prune, now=now_iso())
+    _require_secrets(plan, resolver)
+    notes = [*plan.warnings, *extra_warnings]
+    if ws.desired.uncommitted:
+        notes.append("uncommitted changes in " + ", ".join(ws.desired.uncommitted)
+                     + ": this plan shows the working tree; apply uses only what is committed")
+    notes.extend(f.format() for f in ws.warnings)
+    plan = replace(plan, warnings=tuple(notes), settings_file=ws.settings.file)
+    guards.check_guards(plan, max_deletes=ws.settings.max_deletes,
+                        desired_count=len(ws.desired.clusters),
+                        inventory_count=len(state.inventory), allow_empty=allow_empty)
+    return plan, live
+
+
+def check_not_stale(plan: Plan, *, git_sha: str | None, live: Sequence[LiveCluster]) -> None:
+    """A saved plan is carried out only against the git commit and live state it saw."""
+    if plan.git_sha != git_sha:
+        raise StalePlan(f"the plan was made at commit {_short(plan.git_sha)} but the repository "
+                        f"is now at {_short(git_sha)}", hint="make a new plan with `gridops plan --out`")
+    if plan.live_fingerprint != wire.live_fingerprint(live):
+        raise StalePlan("the live clusters in Grid changed since the plan was made",
+                        hint="make a new plan with `gridops plan --out` and review it again")
+
+
+def _short(sha: str | None) -> str:
+    return sha[:12] if sha else "(no commit)"
+
+
+def refuse_uncommitted(ws: Workspace) -> None:
+    if ws.desired.uncommitted:
+        raise ConfigError(
+            "cluster files have uncommitted changes: " + ", ".join(ws.desired.uncommitted),
+            hint="commit them (what is applied is what is in git), or stash them")
+
+
+def run_apply(plan: Plan, grid: GridAPI, backend: StateBackend, resolver: SecretResolver, *,
+              lock: LockInfo, force_delete: bool, lock_wait: float = 0,
+              on_event: Callable[..., None] | None = None) -> ApplyResult:
+    with backend.lock(lock, wait_seconds=lock_wait):
+        return apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
+                          git_sha=plan.git_sha, on_event=on_event)
+
+
+def import_cluster(name: str, ws: Workspace, grid: GridAPI, backend: StateBackend, *,
+                   lock: LockInfo) -> InventoryEntry:
+    """Adopt a live BYOC cluster into the inventory. Protected unless git says otherwise."""
+    live = {c.name: c for c in grid.list_clusters()}
+    cluster = live.get(name)
+    if cluster is None:
+        raise ConfigError(f"no live cluster named {name!r} in Grid",
+                          hint="check the name with `gridops status`")
+    if not cluster.is_byoc:
+        raise ConfigError(f"{name} is a {cluster.cluster_type} cluster: only BYOC clusters "
+                          "can be managed by gridops")
+    doc = ws.desired.clusters.get(name)
+    aws = cluster.spec.get("driver", {}).get("kubernetes", {}).get("aws", {})
+    entry = InventoryEntry(
+        name=name, ownership=Ownership.IMPORTED,
+        deletion_protection=doc.deletion_protection if doc else True,
+        region=str(aws.get("region", "")), role_arn=str(aws.get("roleArn", "")),
+        applied_sha=ws.desired.git_sha)
+    with backend.lock(lock):
+        snap = backend.read()
+        if name in snap.state.inventory:
+            raise ConfigError(f"{name} is already managed by gridops")
+        inventory = {**snap.state.inventory, name: entry}
+        backend.write(State(inventory=inventory, serial=snap.state.serial),
+                      expected_version=snap.version)
+    return entry
+
+
+def exit_code_for_plan(plan: Plan) -> int:
+    """``--detailed-exitcode``: 0 no changes, 2 changes (1 is any error)."""
+    return 2 if plan.has_changes else 0
+
+
+def drift_changes(plan: Plan) -> list[str]:
+    return [c.name for c in plan.changes if c.action.changes_grid or c.action is Action.FAILED]
+
+
+def refuse_on_error(errors: Mapping[str, GridopsError]) -> None:
+    if errors:
+        raise PlanRefused("; ".join(f"{k}: {v.message}" for k, v in errors.items()))
