@@ -1,0 +1,127 @@
+"""One markdown section per cluster: a one-line form that always shows, and a collapsible
+field-level diff that may be shortened to fit. Pure; every text is masked as it is made, so
+cutting a line can never leave half a secret behind."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.github.budget import Sized, measure
+from reconciler.github.text import Mask, clip, inline
+from reconciler.plan import Action, Change, FieldChange
+from reconciler.render import SENSITIVE, format_value
+
+SYMBOL: Mapping[Action, str] = {
+    Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.WAIT: "=",
+    Action.FAILED: "!", Action.BLOCKED: "x", Action.NOOP: " ",
+}
+#: The order clusters are listed in: what a reviewer must not miss first.
+PRIORITY: Sequence[Action] = (Action.DELETE, Action.BLOCKED, Action.FAILED, Action.CREATE,
+                              Action.UPDATE, Action.WAIT)
+#: A diff line or a reason longer than this is cut (a value can be very long).
+MAX_LINE = 600
+MAX_REASON = 300
+
+
+@dataclass(frozen=True)
+class ClusterSection:
+    """A cluster's part of a plan document.
+
+    ``line`` is the one-line list item (symbol, action, name, reason); ``body`` the diff lines,
+    masked and each at most ``MAX_LINE`` long; ``more_hint`` ends the note of a cut diff.
+    """
+
+    name: str
+    action: Action
+    line: str
+    summary: str
+    body: tuple[str, ...]
+    more_hint: str
+
+    def sized(self) -> Sized:
+        return Sized(frame=measure(self._details([], 0)),
+                     lines=tuple(measure(x + "\n") for x in self.body),
+                     collapsed=measure(self._collapsed()),
+                     note=measure(self._note(len(self.body)) + "\n"))
+
+    def render(self, keep: int) -> str:
+        """The section with its first ``keep`` diff lines (0: the one-line form)."""
+        if not self.body or keep <= 0:
+            return self._collapsed()
+        return self._details(self.body[:keep], len(self.body) - keep)
+
+    def _collapsed(self) -> str:
+        if not self.body:
+            return f"{self.line}\n"
+        return f"{self.line} ({len(self.body)} diff lines left out)\n"
+
+    def _details(self, lines: Sequence[str], omitted: int) -> str:
+        fence = _fence(self.body)
+        note = f"{self._note(omitted)}\n" if omitted else ""
+        return (f"\n<details><summary>{self.summary}</summary>\n\n{fence}diff\n"
+                + "".join(f"{x}\n" for x in lines) + note + f"{fence}\n</details>\n\n")
+
+    def _note(self, omitted: int) -> str:
+        return f"... {omitted} more lines cut here: {self.more_hint}"
+
+
+def make_section(change: Change, *, mask: Mask, more_hint: str) -> ClusterSection:
+    symbol, action = SYMBOL[change.action], change.action.value
+    reason = inline(mask(change.reason), MAX_REASON)
+    line = f"- `{symbol}` **{action}** `{change.name}`" + (f": {reason}" if reason else "")
+    body = tuple(clip(mask(x), MAX_LINE) for x in diff_lines(change))
+    where = f" · {html.escape(change.source)}" if change.source else ""
+    fields = f" · {len(body)} field{'s' if len(body) != 1 else ''}" if body else ""
+    summary = (f"<code>{symbol}</code> <b>{action}</b> <code>{html.escape(change.name)}</code>"
+               f"{fields}{where}" + (f" · {reason}" if reason else ""))
+    return ClusterSection(name=change.name, action=change.action, line=line, summary=summary,
+                          body=body, more_hint=more_hint)
+
+
+def diff_lines(change: Change) -> list[str]:
+    """``+``/``-``/``~`` lines for the fields that change; a create lists its whole spec."""
+    if change.field_changes:
+        return [field_line(f) for f in change.field_changes]
+    if change.action is Action.CREATE and change.spec:
+        lines = [f"+ {path}" + (f": {format_value(v)}" if v is not _NO_VALUE else "")
+                 for path, v in _flatten(change.spec, "")]
+        lines += [f"+ {path}: (sensitive value)" for path in sorted(change.secrets)]
+        return lines
+    return []
+
+
+def field_line(change: FieldChange) -> str:
+    if change.sensitive:
+        return f"~ {change.path}: {SENSITIVE}"
+    if change.old is None:
+        return f"+ {change.path}: {format_value(change.new)}"
+    if change.new is None:
+        return f"- {change.path}: {format_value(change.old)}"
+    return f"~ {change.path}: {format_value(change.old)} -> {format_value(change.new)}"
+
+
+_NO_VALUE = object()
+
+
+def _flatten(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Leaf paths of a wire spec; a list of named objects is keyed by name, as diffs are."""
+    if isinstance(value, Mapping) and value:
+        for key in sorted(value):
+            yield from _flatten(value[key], f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list) and value and all(
+            isinstance(x, Mapping) and "name" in x for x in value):
+        for item in value:
+            rest = {k: v for k, v in item.items() if k != "name"}
+            yield f"{path}[{item['name']}]", rest if rest else _NO_VALUE
+    else:
+        yield path, value
+
+
+def _fence(lines: Sequence[str]) -> str:
+    """A code fence longer than any run of backticks inside, so no value can close it."""
+    longest = max((len(run) for x in lines for run in re.findall(r"`+", x)), default=0)
+    return "`" * max(3, longest + 1)
