@@ -1,0 +1,173 @@
+"""Secret providers that read from AWS and from terraform's outputs.
+
+    externalId: {fromSsm: {name: /grid/external-id, region: us-east-1}}
+    externalId: {fromSecretsManager: {secretId: grid/byoc, key: externalId, region: ...}}
+    externalId: {fromTerraformOutput: {file: terraform/outputs.json, output: external_id}}
+
+A provider cannot know the cluster's region, so ``region`` defaults to ``AWS_REGION`` or
+``AWS_DEFAULT_REGION``. ``fromTerraformOutput`` reads the JSON that ``terraform output -json``
+prints; ``file`` defaults to ``terraform/outputs.json`` and ``output`` to ``external_id``.
+Errors name the parameter, secret, key, file or output, never the value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from reconciler.aws.calls import ACCESS_DENIED_CODES, error_code, error_message
+from reconciler.aws.session import SessionFactory
+from reconciler.errors import SecretError
+from reconciler.model import SecretRef
+from reconciler.secrets import Provider
+
+DEFAULT_TERRAFORM_FILE = "terraform/outputs.json"
+DEFAULT_TERRAFORM_OUTPUT = "external_id"
+
+
+def aws_providers(sessions: SessionFactory, *, repo_root: Path,
+                  env: Mapping[str, str] | None = None) -> dict[str, Provider]:
+    """``fromSsm``, ``fromSecretsManager`` and ``fromTerraformOutput`` for the Resolver."""
+    source = os.environ if env is None else env
+    return {
+        "fromSsm": lambda ref: _from_ssm(ref, sessions, source),
+        "fromSecretsManager": lambda ref: _from_secrets_manager(ref, sessions, source),
+        "fromTerraformOutput": lambda ref: read_terraform_output(ref, repo_root),
+    }
+
+
+def lazy_aws_providers(*, repo_root: Path,
+                       env: Mapping[str, str] | None = None) -> dict[str, Provider]:
+    """Like ``aws_providers``, making the AWS session only when an AWS reference needs it."""
+    made: list[dict[str, Provider]] = []
+
+    def provider(kind: str) -> Provider:
+        def resolve(ref: SecretRef) -> str:
+            if not made:
+                made.append(aws_providers(SessionFactory(env=env), repo_root=repo_root,
+                                          env=env))
+            return made[0][kind](ref)
+        return resolve
+
+    return {"fromSsm": provider("fromSsm"),
+            "fromSecretsManager": provider("fromSecretsManager"),
+            "fromTerraformOutput": lambda ref: read_terraform_output(ref, repo_root)}
+
+
+def _region(params: Mapping[str, str], env: Mapping[str, str], what: str) -> str:
+    region = params.get("region") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise SecretError(f"no AWS region for {what}",
+                          hint="add `region:` to the reference or set AWS_DEFAULT_REGION")
+    return region
+
+
+def _from_ssm(ref: SecretRef, sessions: SessionFactory, env: Mapping[str, str]) -> str:
+    params = dict(ref.params)
+    name = params["name"]
+    region = _region(params, env, f"SSM parameter {name}")
+    ssm = sessions.client("ssm", region)
+    answer = _call(lambda: ssm.get_parameter(Name=name, WithDecryption=True),
+                   what=f"SSM parameter {name} in {region}",
+                   missing=("ParameterNotFound",), permission="ssm:GetParameter (and "
+                   "kms:Decrypt for a SecureString)")
+    return str(answer["Parameter"]["Value"])
+
+
+def _from_secrets_manager(ref: SecretRef, sessions: SessionFactory,
+                          env: Mapping[str, str]) -> str:
+    params = dict(ref.params)
+    secret_id = params["secretId"]
+    what = f"secret {secret_id}"
+    region = _region(params, env, what)
+    sm = sessions.client("secretsmanager", region)
+    answer = _call(lambda: sm.get_secret_value(SecretId=secret_id),
+                   what=f"{what} in {region}", missing=("ResourceNotFoundException",),
+                   permission="secretsmanager:GetSecretValue")
+    if "SecretString" not in answer:
+        raise SecretError(f"{what} holds binary data, not a string",
+                          hint="store the external id as a secret string")
+    text = str(answer["SecretString"])
+    key = params.get("key")
+    return text if key is None else _json_key(text, key, what)
+
+
+def _json_key(text: str, key: str, what: str) -> str:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        # The decoder's message can quote the secret: it is not kept.
+        raise SecretError(f"{what} is not JSON, so it has no key {key!r}",
+                          hint="drop `key:` to use the whole secret string") from None
+    if not isinstance(document, dict):
+        raise SecretError(f"{what} is JSON but not an object, so it has no key {key!r}")
+    if key not in document:
+        raise SecretError(f"{what} has no key {key!r}",
+                          hint=f"its keys are: {', '.join(sorted(map(str, document)))}")
+    value = document[key]
+    if not isinstance(value, str) or not value:
+        raise SecretError(f"key {key!r} of {what} is not a non-empty string")
+    return value
+
+
+def read_terraform_output(ref: SecretRef, repo_root: Path) -> str:
+    """An output's value from a ``terraform output -json`` file inside the repository."""
+    params = dict(ref.params)
+    file = params.get("file", DEFAULT_TERRAFORM_FILE)
+    output = params.get("output", DEFAULT_TERRAFORM_OUTPUT)
+    where = f"output {output!r} of {file}"
+    path = _inside(repo_root, file)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise SecretError(f"{file} does not exist (looking for {where})",
+                          hint=f"run `terraform output -json > {file}` where the module "
+                               "was applied") from e
+    except json.JSONDecodeError:
+        # The decoder's error keeps the file's text, secrets and all: it is not chained.
+        raise SecretError(f"{file} is not JSON (looking for {where})",
+                          hint=f"write it with `terraform output -json > {file}`") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SecretError(f"cannot read {file} (looking for {where}): {e}") from e
+    entry = document.get(output) if isinstance(document, dict) else None
+    if not isinstance(entry, dict) or "value" not in entry:
+        known = ", ".join(sorted(document)) if isinstance(document, dict) else "none"
+        raise SecretError(f"{file} has no output {output!r}",
+                          hint=f"its outputs are: {known}")
+    value = entry["value"]
+    if not isinstance(value, str) or not value:
+        raise SecretError(f"{where} is not a non-empty string")
+    return value
+
+
+def _inside(repo_root: Path, file: str) -> Path:
+    root = repo_root.resolve()
+    path = (root / file).resolve()
+    if Path(file).is_absolute() or not path.is_relative_to(root):
+        raise SecretError(f"fromTerraformOutput file {file} is outside the repository",
+                          hint="give a path relative to the repository root")
+    return path
+
+
+def _call(call: Callable[[], Any], *, what: str, missing: tuple[str, ...],
+          permission: str) -> Any:
+    try:
+        return call()
+    except ClientError as e:
+        code = error_code(e)
+        if code in missing:
+            raise SecretError(f"{what} does not exist",
+                              hint="create it, or fix the reference's name and region") from e
+        if code in ACCESS_DENIED_CODES:
+            raise SecretError(f"access denied reading {what}",
+                              hint=f"allow {permission} for the credentials gridops runs "
+                                   "with") from e
+        raise SecretError(f"cannot read {what}: {code}: {error_message(e)}") from e
+    except BotoCoreError as e:
+        raise SecretError(f"cannot read {what}: {e}",
+                          hint="check the AWS credentials and network") from e
