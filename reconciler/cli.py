@@ -183,6 +183,10 @@ def validate(app: App, path: str | None) -> None:
     app.out(f"{len(clusters)} cluster(s) valid.")
 
 
+class WaitFailed(GridopsError):
+    reason = "wait"
+
+
 class _ValidationFailed(GridopsError):
     reason = "validation"
 
@@ -298,19 +302,32 @@ def _confirm(app: App, auto_approve: bool) -> None:
 
 
 def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
-    from reconciler.apply import wait_for
+    from reconciler.apply import is_settled, wait_for
+    from reconciler.model import PHASE_FAILED
 
     targets = {c.name: c.action for c in the_plan.changes
                if c.action.value in ("create", "delete")}
     if not targets:
         return
 
+    seen: dict[str, str] = {}
+
     def progress(name: str, phase: str, elapsed: float) -> None:
-        app.err(f"  {name}: {phase} ({elapsed:.0f}s)")
+        if seen.get(name) != phase:  # a line per phase change, not per poll
+            seen[name] = phase
+            app.err(f"  {name}: {render.short_enum(phase) or 'not listed'} ({elapsed:.0f}s)")
 
     final = wait_for(grid, targets, timeout=timeout, interval=interval, on_progress=progress)
+    unsettled = []
     for name, phase in sorted(final.items()):
-        app.out(f"{name}: {phase}")
+        settled = is_settled(targets[name], phase)
+        app.out(f"{name}: {render.short_enum(phase) or 'not listed'}"
+                + ("" if settled else f" (still not settled after {timeout:.0f}s)"))
+        if not settled or phase == PHASE_FAILED:
+            unsettled.append(name)
+    if unsettled:
+        raise WaitFailed(f"not settled or failed: {', '.join(unsettled)}",
+                         hint="see `gridops status`; the next apply picks up from here")
 
 
 if __name__ == "__main__":  # pragma: no cover
