@@ -40,12 +40,18 @@ def sim() -> None:
 def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_seconds: float,
           delete_seconds: float, latency: float, fail: tuple[str, ...]) -> None:
     """Answer the Grid cluster API on HOST:PORT until stopped (Ctrl-C)."""
+    failures = _read_failures(fail)
     _configure_logging()
     server = SimServer(db, host=host, port=port, user_id=user_id, api_key=api_key,
                        create_seconds=create_seconds, delete_seconds=delete_seconds,
-                       latency_seconds=latency, failures=_read_failures(fail))
+                       latency_seconds=latency, failures=failures)
     signal.signal(signal.SIGTERM, _interrupt)
-    click.echo(f"Grid emulator listening; state in {db}", err=True)
+    try:
+        url = server.bind()
+    except OSError as e:
+        server.stop()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror}") from e
+    click.echo(f"Grid emulator listening on {url} (state in {db}); Ctrl-C stops it", err=True)
     server.serve_forever()
 
 

@@ -31,6 +31,8 @@ from reconciler.sim.store import Store
 from reconciler.sim.wire import Answer, error_answer
 
 _log = structlog.get_logger("gridops.sim")
+#: how long stop() lets requests in flight finish before the database is closed
+_STOP_WAIT_SECONDS = 5.0
 
 
 class SimServer:
@@ -77,15 +79,21 @@ class SimServer:
     def start(self) -> SimServer:
         """Listen and answer from a background thread."""
         httpd = self._bind()
-        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                         name="gridops-sim", daemon=True)
         self._thread.start()
         _log.info("sim.listening", url=self.url, db=str(self.db_path))
         return self
 
+    def bind(self) -> str:
+        """Listen without answering yet (``serve_forever`` answers); returns the URL."""
+        self._bind()
+        return self.url
+
     def serve_forever(self) -> None:
-        """Listen and answer in this thread until ``stop()`` (from another thread) or Ctrl-C."""
-        httpd = self._bind()
+        """Answer in this thread (listening first if ``bind`` was not called) until
+        ``stop()`` is called from another thread, or Ctrl-C."""
+        httpd = self._httpd or self._bind()
         _log.info("sim.listening", url=self.url, db=str(self.db_path))
         self._foreground = True
         try:
@@ -106,6 +114,7 @@ class SimServer:
                 self._thread.join()
                 self._thread = None
             httpd.close_connections()
+            httpd.wait_idle(timeout=_STOP_WAIT_SECONDS)
             httpd.server_close()
         self._store.close()
 
@@ -167,6 +176,19 @@ class _HTTPServer(ThreadingHTTPServer):
             self._open.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A caller that hung up mid-answer is not worth a traceback on stderr."""
+        _log.debug("sim.connection_error", client=str(client_address))
+
+    def wait_idle(self, *, timeout: float) -> None:
+        """Wait (up to ``timeout``) until no connection is being served."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._open_lock:
+                if not self._open:
+                    return
+            time.sleep(0.01)
+
     def close_connections(self) -> None:
         """End kept-alive connections so their threads stop waiting for another request."""
         with self._open_lock:
@@ -200,10 +222,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         for key, value in answer.headers:
             self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        # logged before the answer leaves, so the line belongs to the caller's request
         _log.debug("sim.request", method=self.command, path=split.path, status=answer.status,
                    elapsed_ms=round((time.monotonic() - start) * 1000, 1))
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _answer(self, path: str, query: str) -> Answer:
         try:
