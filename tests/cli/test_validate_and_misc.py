@@ -1,0 +1,117 @@
+"""validate, status, logs, help and version through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from tests.cli.conftest import GitOpsRepo, cluster_doc
+
+
+def test_validate_passes_on_a_good_repository(gitops: GitOpsRepo) -> None:
+    result = gitops.gridops("validate")
+    assert result.exit_code == 0, result.output
+    assert "2 cluster(s) valid." in result.stdout
+
+
+def test_validate_reports_every_finding_with_file_line_and_col(gitops: GitOpsRepo) -> None:
+    gitops.write("clusters/team-a/alpha.yaml", cluster_doc("alpha", region="us-east-1a"))
+    gitops.write("clusters/team-b/beta.yaml", cluster_doc("Beta_1").replace(
+        "  region:", "  regoin: us-east-1\n  region:"))
+    result = gitops.gridops("validate")
+    assert result.exit_code == 1
+    out = result.stdout
+    assert "clusters/team-a/alpha.yaml:6:11: " in out and "availability zone" in out
+    assert "clusters/team-b/beta.yaml:" in out and "did you mean 'region'" in out
+    assert "Traceback" not in result.output
+    assert "problem(s) found" in result.stderr
+
+
+def test_validate_refuses_a_plain_string_external_id_showing_the_reference_form(
+        gitops: GitOpsRepo) -> None:
+    gitops.write("clusters/team-a/alpha.yaml", cluster_doc("alpha").replace(
+        "{fromEnv: GRID_EXTERNAL_ID_A}", "plain-text-id"))
+    result = gitops.gridops("validate")
+    assert result.exit_code == 1
+    assert "fromEnv" in result.stdout and "plain-text-id" not in result.stdout
+
+
+def test_validate_of_a_subfolder_uses_parent_defaults_and_reports_only_that_folder(
+        gitops: GitOpsRepo) -> None:
+    gitops.write("clusters/team-c/_defaults.yaml", """\
+apiVersion: gridops/v1
+kind: GridClusterDefaults
+spec:
+  region: eu-west-1
+  roleArn: arn:aws:iam::123456789012:role/grid-byoc
+  externalId: {fromEnv: GRID_EXTERNAL_ID_A}
+""")
+    gitops.write("clusters/team-c/sub/gamma.yaml", """\
+apiVersion: gridops/v1
+kind: GridCluster
+metadata: {name: gamma}
+spec:
+  instanceTypes: [t3.large]
+""")
+    gitops.write("clusters/team-a/alpha.yaml", "broken: [")
+    result = gitops.gridops("validate", str(gitops.root / "clusters/team-c/sub"))
+    assert result.exit_code == 0, result.output
+    assert "1 cluster(s) valid." in result.stdout
+    assert gitops.gridops("validate").exit_code == 1
+
+
+def test_plan_stops_on_any_validation_error_and_changes_nothing(gitops: GitOpsRepo) -> None:
+    gitops.write("clusters/team-a/alpha.yaml", cluster_doc("alpha", instance_types=["m6g.large"]))
+    gitops.commit("arm64")
+    result = gitops.gridops("apply", "--auto-approve")
+    assert result.exit_code == 1
+    assert "clusters/team-a/alpha.yaml:" in result.stderr and "arm64" in result.stderr
+    assert not {"alpha", "beta"} & set(gitops.live())
+
+
+def test_a_broken_settings_file_names_the_file_and_line(gitops: GitOpsRepo) -> None:
+    gitops.write("gridops.yaml", "apiVersion: gridops/v1\nkind: Settings\nmaxDeletes: -1\n")
+    result = gitops.gridops("plan")
+    assert result.exit_code == 1
+    assert "gridops.yaml:3" in result.stderr
+
+
+def test_wrong_grid_credentials_give_a_clear_error(gitops: GitOpsRepo) -> None:
+    result = gitops.gridops("plan", env={"GRID_API_KEY": "wrong-key-123"})
+    assert result.exit_code == 1
+    assert "GRID_API_KEY" in result.stderr and "wrong-key-123" not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_grid_is_a_clear_error(gitops: GitOpsRepo) -> None:
+    result = gitops.gridops("--grid-url", "http://127.0.0.1:9", "plan")
+    assert result.exit_code == 1
+    assert "127.0.0.1:9" in result.stderr and "Traceback" not in result.output
+
+
+def test_logs_are_json_on_stderr_in_ci(gitops: GitOpsRepo) -> None:
+    result = gitops.gridops("-vv", "plan", env={"CI": "true"})
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["event"] for line in lines)
+    assert "Plan:" in result.stdout and "Plan:" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "apply", "status", "import", "drift",
+                                     "force-unlock", "sim"], ids=str)
+def test_every_command_has_help(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and "gridops, version" in result.output
+
+
+def test_force_unlock_of_an_unknown_lock_is_a_clear_error(gitops: GitOpsRepo) -> None:
+    result = gitops.gridops("force-unlock", "nope")
+    assert result.exit_code == 1 and "nope" in result.stderr
