@@ -5,6 +5,7 @@ cutting a line can never leave half a secret behind."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ class ClusterSection:
     summary: str
     body: tuple[str, ...]
     more_hint: str
+    #: a code fence longer than any run of backticks in ``body``
+    fence: str = "```"
 
     def sized(self) -> Sized:
         return Sized(frame=measure(self._details([], 0)),
@@ -60,10 +63,9 @@ class ClusterSection:
         return f"{self.line} ({len(self.body)} diff lines left out)\n"
 
     def _details(self, lines: Sequence[str], omitted: int) -> str:
-        fence = _fence(self.body)
         note = f"{self._note(omitted)}\n" if omitted else ""
-        return (f"\n<details><summary>{self.summary}</summary>\n\n{fence}diff\n"
-                + "".join(f"{x}\n" for x in lines) + note + f"{fence}\n</details>\n\n")
+        return (f"\n<details><summary>{self.summary}</summary>\n\n{self.fence}diff\n"
+                + "".join(f"{x}\n" for x in lines) + note + f"{self.fence}\n</details>\n\n")
 
     def _note(self, omitted: int) -> str:
         return f"... {omitted} more lines cut here: {self.more_hint}"
@@ -79,7 +81,7 @@ def make_section(change: Change, *, mask: Mask, more_hint: str) -> ClusterSectio
     summary = (f"<code>{symbol}</code> <b>{action}</b> <code>{html.escape(change.name)}</code>"
                f"{fields}{where}" + (f" · {reason}" if reason else ""))
     return ClusterSection(name=change.name, action=change.action, line=line, summary=summary,
-                          body=body, more_hint=more_hint)
+                          body=body, more_hint=more_hint, fence=_fence(body))
 
 
 def diff_lines(change: Change) -> list[str]:
@@ -98,10 +100,17 @@ def field_line(change: FieldChange) -> str:
     if change.sensitive:
         return f"~ {change.path}: {SENSITIVE}"
     if change.old is None:
-        return f"+ {change.path}: {format_value(change.new)}"
+        return f"+ {change.path}: {_value(change.new)}"
     if change.new is None:
-        return f"- {change.path}: {format_value(change.old)}"
-    return f"~ {change.path}: {format_value(change.old)} -> {format_value(change.new)}"
+        return f"- {change.path}: {_value(change.old)}"
+    return f"~ {change.path}: {_value(change.old)} -> {_value(change.new)}"
+
+
+def _value(value: Any) -> str:
+    """As ``render.format_value``; scalars take json's fast default path (big plans)."""
+    if isinstance(value, (str, int, float, bool)):
+        return json.dumps(value)
+    return format_value(value)
 
 
 _NO_VALUE = object()
@@ -123,5 +132,6 @@ def _flatten(value: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 def _fence(lines: Sequence[str]) -> str:
     """A code fence longer than any run of backticks inside, so no value can close it."""
-    longest = max((len(run) for x in lines for run in re.findall(r"`+", x)), default=0)
+    longest = max((len(run) for x in lines if "`" in x for run in re.findall(r"`+", x)),
+                  default=0)
     return "`" * max(3, longest + 1)
