@@ -82,7 +82,7 @@ class SimServer:
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                         name="gridops-sim", daemon=True)
         self._thread.start()
-        _log.info("sim.listening", url=self.url, db=str(self.db_path))
+        _log.debug("sim.listening", url=self.url, db=str(self.db_path))
         return self
 
     def bind(self) -> str:
@@ -144,7 +144,8 @@ class SimServer:
 
     def seed_clusters(self, specs: Mapping[str, Mapping[str, Any]], *,
                       running: bool = True) -> None:
-        """Store many BYOC clusters at once (name -> wire ClusterSpec), checked like creates."""
+        """Store many BYOC clusters at once (name -> wire ClusterSpec), checked like creates
+        (``ApiError`` with status 400 for an invalid one)."""
         self.app.clusters.seed(specs, running=running)
 
     def _bind(self) -> _HTTPServer:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,11 @@ def test_bad_grid_urls_are_config_errors(url: str, tmp_path: Path) -> None:
             open_grid(url, env=env, home=tmp_path, repo_root=tmp_path):
         pass
     assert "secret" not in str(caught.value)
+
+
+def test_sim_env_points_the_grid_variables_at_the_emulator(sim_env: SimServer,
+                                                           tmp_path: Path) -> None:
+    env = dict(os.environ)
+    with open_grid(env["GRID_URL"], env=env, home=tmp_path, repo_root=tmp_path) as client:
+        assert client.base_url == sim_env.url
+        assert client.list_clusters()

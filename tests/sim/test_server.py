@@ -15,6 +15,7 @@ import pytest
 from reconciler.rules import is_arm64
 from reconciler.sim.catalog import CATALOG
 from reconciler.sim.server import SimServer
+from reconciler.sim.wire import ApiError
 from tests.sim_fixtures import (
     SIM_API_KEY,
     SIM_USER_ID,
@@ -308,3 +309,25 @@ def test_faults_answer_the_next_requests_then_stop(sim_server: SimServer) -> Non
                          ids=["not-an-error", "negative-count", "retry-after-not-number"])
 def test_bad_fault_requests_are_refused(sim_server: SimServer, body: dict[str, Any]) -> None:
     assert _call(sim_server, "POST", "/_sim/faults", body=body).status_code == 400
+
+
+def test_seeded_clusters_are_running_and_listed_in_one_answer(sim_server: SimServer) -> None:
+    sim_server.seed_clusters({f"bulk-{i:03d}": byoc_spec() for i in range(300)})
+    listed = _call(sim_server, "GET", CLUSTERS).json()["clusters"]
+    phases = {c["status"]["phase"] for c in listed if c["name"].startswith("bulk-")}
+    assert len(listed) == 301 and phases == {"CLUSTER_STATE_RUNNING"}
+    assert sim_server.request_count == 1
+
+
+def test_seeding_refuses_invalid_clusters(sim_server: SimServer) -> None:
+    with pytest.raises(ApiError, match="arm64"):
+        sim_server.seed_clusters({"arm": byoc_spec(instance_types=("a1.large",))})
+
+
+def test_python_controls_match_the_admin_endpoints(sim_server: SimServer) -> None:
+    sim_server.inject_faults(503, 2, retry_after=1)
+    sim_server.set_latency(0.05)
+    state = _call(sim_server, "GET", "/_sim/state").json()
+    assert (state["pendingFaults"], state["latencySeconds"]) == (2, 0.05)
+    answer = _call(sim_server, "GET", CLUSTERS)
+    assert (answer.status_code, answer.headers["Retry-After"]) == (503, "1")
