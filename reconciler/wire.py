@@ -16,6 +16,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from reconciler.model import (
+    PHASE_DELETED,
+    PHASE_FAILED,
     PHASE_RUNNING,
     PROFILE_UNSPECIFIED,
     TYPE_BYOC,
@@ -212,12 +214,22 @@ def _ensure_path(spec: dict[str, Any], path: Sequence[str]) -> dict[str, Any]:
 # --- fingerprint ------------------------------------------------------------------------------
 
 def live_fingerprint(live: Sequence[LiveCluster]) -> str:
-    """sha256 of what a plan saw of the BYOC clusters: identity, phase and every AWS driver
-    field except the secrets."""
+    """sha256 of what a plan saw of the BYOC clusters: identity, lifecycle and every AWS
+    driver field except the secrets.
+
+    The phase counts only as far as it can make a saved plan wrong: a cluster moving on from
+    QUEUED or PENDING to RUNNING (which takes minutes and changes nothing the plan would send)
+    leaves the fingerprint alone; turning FAILED or DELETED, or being asked to delete, does not.
+    """
     rows = [
-        {"name": c.name, "id": c.id, "phase": c.phase, "desiredState": c.desired_state,
+        {"name": c.name, "id": c.id, "phase": _phase_class(c.phase),
+         "desiredState": c.desired_state,
          "view": managed_view(c.spec, [k for k in aws_of(c.spec) if k not in SECRET_AWS_KEYS])}
         for c in sorted(live, key=lambda c: c.name) if c.is_byoc
     ]
     canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _phase_class(phase: str) -> str:
+    return phase if phase in (PHASE_FAILED, PHASE_DELETED) else "active"

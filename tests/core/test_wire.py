@@ -9,7 +9,11 @@ import pytest
 
 from reconciler import wire
 from reconciler.model import (
+    PHASE_DELETED,
+    PHASE_FAILED,
     PHASE_PENDING,
+    PHASE_QUEUED,
+    PHASE_RUNNING,
     PROFILE_COST_SAVING,
     PROFILE_UNSPECIFIED,
     TYPE_GLOBAL,
@@ -148,12 +152,21 @@ def test_fingerprint_ignores_global_clusters_order_and_secrets() -> None:
     assert wire.live_fingerprint([a, b]) == wire.live_fingerprint([b, glob, other_secret])
 
 
+def test_fingerprint_ignores_a_create_moving_on_toward_running() -> None:
+    queued = live_cluster("a", phase=PHASE_QUEUED)
+    fingerprints = {wire.live_fingerprint([replace(queued, phase=p)])
+                    for p in (PHASE_QUEUED, PHASE_PENDING, PHASE_RUNNING)}
+    assert len(fingerprints) == 1
+
+
 @pytest.mark.parametrize("change", [
-    lambda c: replace(c, phase=PHASE_PENDING),
+    lambda c: replace(c, phase=PHASE_FAILED),
+    lambda c: replace(c, desired_state=PHASE_DELETED),
+    lambda c: replace(c, id="a-2"),
     lambda c: replace(c, spec=live_spec(desired_cluster(c.name, region="eu-west-1"))),
     lambda c: replace(c, spec={**c.spec, "driver": {"kubernetes": {"aws": {
         **wire.aws_of(c.spec), "kubernetesVersion": "1.30"}}}}),
-], ids=["phase", "managed-field", "other-aws-field"])
+], ids=["failed", "deleting", "recreated", "managed-field", "other-aws-field"])
 def test_fingerprint_changes_with_what_the_plan_saw(change: Any) -> None:
     a = live_cluster("a")
     assert wire.live_fingerprint([a]) != wire.live_fingerprint([change(a)])
