@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import logging
 import socket
 import time
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import httpx
@@ -156,12 +158,25 @@ def test_an_unreachable_url_is_reported_after_retries() -> None:
     assert client.request_count == 3  # a refused connect never reached Grid: POST retries too
 
 
+@pytest.fixture
+def debug_logs() -> Iterator[list[MutableMapping[str, Any]]]:
+    """Every log event at debug level and up, whatever an earlier test configured."""
+    previous = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            yield logs
+    finally:
+        structlog.configure(**previous)
+
+
 def test_logs_carry_method_path_and_status_but_never_credentials_or_bodies(
-        sim_server: SimServer) -> None:
-    with structlog.testing.capture_logs() as logs, make_client(sim_server) as client:
+        sim_server: SimServer, debug_logs: list[MutableMapping[str, Any]]) -> None:
+    with make_client(sim_server) as client:
         client.create_cluster("logged", byoc_spec())
+    logs = [e for e in debug_logs if e["event"] == "grid.request"]
     assert {"method": "POST", "path": "/v1/core/clusters", "status": 200}.items() <= \
         logs[-1].items()
-    text = repr(logs) + repr(client)
+    text = repr(debug_logs) + repr(client)
     assert SIM_API_KEY not in text
     assert "ext-id-for-tests" not in text
