@@ -133,6 +133,9 @@ class GridClient:
                 f"could not reach Grid at {self.base_url} to {what}: {type(e).__name__}",
                 hint="check GRID_URL and the network; the call was tried "
                      f"{retrying.statistics.get('attempt_number', 1)} time(s)") from e
+        except httpx.RequestError as e:  # undecodable content, redirect loops, ...
+            raise GridAPIError(f"Grid's answer to {what} could not be read: {type(e).__name__}",
+                               hint="check GRID_URL points at a Grid API") from e
         if not response.is_success:
             raise _answer_error(response, what)
         return decode_json(response.content, what=f"'{what}'") if decode else None
