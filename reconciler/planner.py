@@ -24,7 +24,7 @@ from reconciler.model import (
 )
 from reconciler.plan import Action, Change, FieldChange, Plan
 
-SecretLookup = Callable[[DesiredCluster], "str | None"]
+SecretLookup = Callable[[DesiredCluster], str | None]
 
 UNMANAGED_REASON = ("exists in Grid but is not managed by gridops: adopt it with "
                     "`gridops import {name}`")

@@ -128,3 +128,11 @@ def test_open_state_opens_the_local_file_under_the_repo(tmp_path: Path) -> None:
 def test_open_state_refuses_an_unknown_backend(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown state backend 'gcs'"):
         open_state(Settings(state=StateSettings(backend="gcs")), tmp_path)
+
+
+def test_open_state_dispatches_to_the_s3_backend(tmp_path: Path) -> None:
+    from reconciler.state.s3 import S3StateBackend
+
+    settings = Settings(state=StateSettings(backend="s3", bucket="b", key="gridops/state.json",
+                                            region="us-east-1"))
+    assert isinstance(open_state(settings, tmp_path), S3StateBackend)
