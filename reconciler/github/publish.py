@@ -25,6 +25,7 @@ from reconciler.github.drift_issue import (
     render_drift_issue,
 )
 from reconciler.github.resources import Comment, CommentRef, Issue, IssueRef, PullRequest
+from reconciler.github.rest import GitHubStatusError
 from reconciler.github.summary import write_step_summary
 from reconciler.plan import Action, ApplyResult, Plan
 from reconciler.secrets import Masker
@@ -141,11 +142,22 @@ def upsert_comment(client: GitHubClient, repo: str, number: int, marker: str,
     """Update the comment that starts with ``marker`` (searching every page), or create it."""
     existing = find_marked(client.iter_issue_comments(repo, number), marker)
     if existing is None:
-        made = client.create_issue_comment(repo, number, body)
-        return CommentRef(made.id, made.html_url, number, created=True)
+        try:
+            return _made(client.create_issue_comment(repo, number, body), number)
+        except GitHubStatusError as e:
+            if e.status < 500:
+                raise
+            # GitHub may have made it before failing: look again rather than post twice.
+            existing = find_marked(client.iter_issue_comments(repo, number), marker)
+            if existing is None:
+                return _made(client.create_issue_comment(repo, number, body), number)
     if existing.body != body:
         existing = client.update_issue_comment(repo, existing.id, body)
     return CommentRef(existing.id, existing.html_url, number, created=False)
+
+
+def _made(comment: Comment, number: int) -> CommentRef:
+    return CommentRef(comment.id, comment.html_url, number, created=True)
 
 
 def find_marked(comments: Iterable[Comment], marker: str) -> Comment | None:

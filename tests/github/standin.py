@@ -43,6 +43,10 @@ class _Fault:
     status: int
     headers: dict[str, str]
     body: dict[str, Any]
+    #: carry the request out first, then fail (as a 502 from a proxy after GitHub acted)
+    after: bool = False
+    #: only a request with this method (any when empty)
+    method: str = ""
 
 
 class ApiError(Exception):
@@ -104,11 +108,14 @@ class GitHubStandIn:
         return number
 
     def fail_next(self, count: int, status: int, *, headers: dict[str, str] | None = None,
-                  message: str = "Server Error") -> None:
-        """The next ``count`` authenticated requests answer ``status`` instead."""
+                  message: str = "Server Error", after: bool = False,
+                  method: str = "") -> None:
+        """The next ``count`` authenticated requests (with ``method``, when given) answer
+        ``status`` instead; with ``after``, once they have been carried out."""
         for _ in range(count):
             self._faults.append(_Fault(status, dict(headers or {}),
-                                       {"message": message, "documentation_url": DOCS}))
+                                       {"message": message, "documentation_url": DOCS},
+                                       after, method))
 
     def rate_limit_next(self, count: int, *, kind: str = "429", wait: int = 2,
                         reset_at: int | None = None) -> None:
@@ -303,8 +310,11 @@ class GitHubStandIn:
         self.comments.setdefault(number, []).append(comment)
         return comment
 
-    def take_fault(self) -> _Fault | None:
-        return self._faults.pop(0) if self._faults else None
+    def take_fault(self, method: str) -> _Fault | None:
+        for i, fault in enumerate(self._faults):
+            if fault.method in ("", method):
+                return self._faults.pop(i)
+        return None
 
 
 def _handler_for(standin: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
@@ -342,14 +352,15 @@ def _handler_for(standin: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                                                              f"token {standin.token}"):
                 return 401, {"message": "Bad credentials", "documentation_url": DOCS,
                              "status": "401"}, {}
-            fault = standin.take_fault()
-            if fault:
+            fault = standin.take_fault(self.command)
+            if fault and not fault.after:
                 return fault.status, fault.body, fault.headers
             try:
-                return standin.handle(self.command, path, query,
-                                      json.loads(raw) if raw else None)
+                answer = standin.handle(self.command, path, query,
+                                        json.loads(raw) if raw else None)
             except ApiError as e:
-                return e.status, e.body, e.headers
+                answer = e.status, e.body, e.headers
+            return (fault.status, fault.body, fault.headers) if fault else answer
 
         def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
             data = json.dumps(body).encode()

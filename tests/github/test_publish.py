@@ -67,6 +67,20 @@ def test_first_run_creates_one_comment_and_an_unchanged_plan_writes_nothing(
     assert len(github_standin.writes()) == writes == 1
 
 
+@pytest.mark.parametrize("made_anyway", [False, True], ids=["not-made", "made-before-502"])
+def test_server_error_while_creating_the_comment_never_leaves_two(
+        client: GitHubClient, github_standin: GitHubStandIn, made_anyway: bool) -> None:
+    pr = github_standin.add_pull_request()
+    github_standin.fail_next(1, 502, method="POST", after=made_anyway)
+
+    _publish(client, github_standin, pr, create("a"))
+
+    (comment,) = github_standin.comments_on(pr)
+    assert comment["body"].startswith(MARKER)
+    posts = [r for r in github_standin.requests if r.method == "POST"]
+    assert len(posts) == (1 if made_anyway else 2)
+
+
 def test_huge_plan_posts_within_githubs_limit(client: GitHubClient,
                                               github_standin: GitHubStandIn) -> None:
     pr = github_standin.add_pull_request()
