@@ -7,12 +7,18 @@ still in the log, and every finding is in the plan comment and the job summary.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
 from reconciler.errors import Finding
 from reconciler.github.text import Mask, no_mask
 
 TITLE = "gridops"
+
+
+def in_github_actions(env: Mapping[str, str] | None = None) -> bool:
+    """True inside a GitHub Actions job (where annotations are worth printing)."""
+    return (os.environ if env is None else env).get("GITHUB_ACTIONS") == "true"
 
 
 def annotation_lines(findings: Sequence[Finding], *, mask: Mask = no_mask) -> list[str]:

@@ -60,6 +60,8 @@ class PlanView:
     mask: Mask = no_mask
     full_plan_at: str = ""
     intro: tuple[str, ...] = field(default=())
+    #: how the provenance line names ``planned_sha``
+    sha_label: str = "Planned commit"
 
 
 def render_plan_comment(plan: Plan | None, *, settings_file: str,
@@ -135,7 +137,7 @@ def _plan_summary(plan: Plan) -> list[str]:
 
 
 def _provenance(view: PlanView) -> str:
-    bits = [f"Planned commit `{view.planned_sha[:12]}`" if view.planned_sha else "",
+    bits = [f"{view.sha_label} `{view.planned_sha[:12]}`" if view.planned_sha else "",
             f"[workflow run]({view.run_url})" if view.run_url else ""]
     return " · ".join(b for b in bits if b)
 

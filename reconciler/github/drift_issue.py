@@ -38,17 +38,18 @@ def drift_title(plan: Plan, settings_file: str) -> str:
 def render_drift_issue(plan: Plan, *, settings_file: str, run_url: str = "",
                        checked_sha: str | None = None, self_heal: bool = True,
                        limit: int = COMMENT_LIMIT, mask: Mask = no_mask) -> str:
-    heal = ("The scheduled run applies git right after this check (`selfHeal: true`), so "
-            "what it can set back is set back; the next check updates this issue."
+    heal = ("Each scheduled run applies git right after its check (`selfHeal: true`), so "
+            "what can be set back is set back."
             if self_heal else
             "Scheduled runs only report (`selfHeal: false`): nothing changes until someone "
             "runs `gridops apply` or changes git.")
-    intro = ("The live Grid clusters differ from what git says. " + heal + " This issue is "
-             "updated on every scheduled check and closed when the drift is gone.")
+    intro = (f"The live Grid clusters differ from what git says. {heal} This issue is "
+             "updated by every scheduled check and closed when the drift is gone.")
     return render_plan_document(plan, PlanView(
         marker=drift_marker(settings_file), title=f"Drift from git · `{settings_file}`",
         settings_file=settings_file, run_url=run_url, planned_sha=checked_sha,
-        limit=limit, mask=mask, full_plan_at=default_full_plan_at(run_url), intro=(intro,)))
+        limit=limit, mask=mask, full_plan_at=default_full_plan_at(run_url), intro=(intro,),
+        sha_label="Checked at commit"))
 
 
 def render_drift_gone(*, run_url: str = "", checked_sha: str | None = None) -> str:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from reconciler import gitsource
+from reconciler.errors import GitError
 from reconciler.loader import load_desired
 from reconciler.model import DesiredCluster, SourceLocation
 from reconciler.plan import Action, Plan
@@ -38,6 +39,20 @@ def mark_drift_from_git(plan: Plan, repo_root: Path, *, base: str, head: str,
     since = gitsource.merge_base(repo_root, base, head)
     return mark_drift(plan, desired_at(repo_root, since, clusters_dir),
                       desired_at(repo_root, head, clusters_dir))
+
+
+def split_for_pull_request(plan: Plan, repo_root: Path, *, base: str | None,
+                           head: str | None, clusters_dir: str) -> tuple[Plan, bool]:
+    """``(plan, pr_view)`` for the comment: drift marked when both commits are known and in
+    the clone; otherwise the plan as is, with a warning saying why it is not split."""
+    if not base or not head:
+        return plan, False
+    try:
+        return mark_drift_from_git(plan, repo_root, base=base, head=head,
+                                   clusters_dir=clusters_dir), True
+    except GitError as e:
+        note = f"this pull request's changes are not shown apart from drift: {e.message}"
+        return replace(plan, warnings=(*plan.warnings, note)), False
 
 
 def desired_at(repo_root: Path, rev: str, clusters_dir: str) -> dict[str, DesiredCluster]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import Finding
-from reconciler.github.annotations import annotation_line, annotation_lines
+from reconciler.github.annotations import annotation_line, annotation_lines, in_github_actions
 
 
 @pytest.mark.parametrize(("finding", "expected"), [
@@ -35,3 +35,10 @@ def test_one_line_per_finding_and_secrets_masked() -> None:
     lines = annotation_lines([Finding("a.yaml", 1, 1, "value s3cr3t-value is wrong")] * 3,
                              mask=lambda t: t.replace("s3cr3t-value", "***"))
     assert lines == ["::error file=a.yaml,line=1,col=1,title=gridops::value *** is wrong"] * 3
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"GITHUB_ACTIONS": "true"}, True), ({}, False), ({"GITHUB_ACTIONS": "false"}, False)],
+    ids=["actions", "terminal", "explicitly-not"])
+def test_in_github_actions_reads_the_variable(env: dict[str, str], expected: bool) -> None:
+    assert in_github_actions(env) is expected

@@ -5,7 +5,12 @@ from pathlib import Path
 import git
 import pytest
 
-from reconciler.github.prview import desired_at, mark_drift, mark_drift_from_git
+from reconciler.github.prview import (
+    desired_at,
+    mark_drift,
+    mark_drift_from_git,
+    split_for_pull_request,
+)
 from reconciler.plan import Action
 from tests.github.plans import change, create, delete, plan_of, update
 
@@ -80,3 +85,22 @@ def test_mark_drift_keeps_everything_but_the_flag() -> None:
     marked = mark_drift(plan, {}, {})
     assert marked.changes[0].drift is True
     assert marked.warnings == plan.warnings and marked.git_sha == plan.git_sha
+
+
+def test_split_for_pull_request_marks_drift_when_both_commits_are_known(
+        pr_repo: tuple[Path, str, str]) -> None:
+    root, base, head = pr_repo
+    plan, pr_view = split_for_pull_request(plan_of(update("b")), root, base=base, head=head,
+                                           clusters_dir="clusters")
+    assert pr_view is True and plan.changes[0].drift is True
+
+
+@pytest.mark.parametrize(("base", "head"), [(None, "HEAD"), ("0" * 40, "HEAD")],
+                         ids=["not-a-pull-request", "base-not-fetched"])
+def test_split_for_pull_request_falls_back_to_one_list(pr_repo: tuple[Path, str, str],
+                                                       base: str | None, head: str) -> None:
+    root, _, _ = pr_repo
+    plan, pr_view = split_for_pull_request(plan_of(update("b")), root, base=base, head=head,
+                                           clusters_dir="clusters")
+    assert pr_view is False and plan.changes[0].drift is False
+    assert bool(plan.warnings) is (base is not None)
