@@ -145,6 +145,7 @@ def _assert_within_limit(text: str) -> None:
     assert len(text) <= COMMENT_LIMIT
     assert measure(text) <= COMMENT_LIMIT
     assert len(text.encode("utf-16-le")) // 2 <= COMMENT_LIMIT
+    assert "cut here to fit GitHub's size limit" not in text  # the budget did it, not the guard
 
 
 def test_hundreds_of_long_diffs_fit_with_every_cluster_line_and_the_summary_whole() -> None:
