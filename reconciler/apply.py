@@ -65,7 +65,7 @@ def _carry_out(run: _Run, change: Change) -> ChangeResult:
     except GridopsError as e:
         return _failed(run, change, e)
     try:
-        _record(run.backend, edit)
+        update_inventory(run.backend, edit)
     except GridopsError as e:
         prefix = "done in Grid, but the state was not updated: " \
             if change.action.changes_grid else ""
@@ -167,7 +167,7 @@ def _entry_for(entry: InventoryEntry, change: Change, git_sha: str | None) -> In
                    applied_sha=git_sha, pending_delete=False)
 
 
-def _record(backend: StateBackend, edit: InventoryEdit) -> None:
+def update_inventory(backend: StateBackend, edit: InventoryEdit) -> None:
     """Re-read the state, apply ``edit``, and write only when something changed."""
     snapshot = backend.read()
     before = dict(snapshot.state.inventory)

@@ -22,6 +22,7 @@ from reconciler.errors import (
     Aborted,
     ConfigError,
     GridopsError,
+    PlanRefused,
     ValidationError,
 )
 from reconciler.logs import choose_format, configure_logging
@@ -55,13 +56,18 @@ class App:
     def workspace(self) -> run.Workspace:
         return run.load_workspace(self.root, self.settings_file)
 
+    def url(self, ws: run.Workspace) -> str:
+        return self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url
+
+    def aws_checks(self, ws: run.Workspace) -> bool:
+        return run.checks_enabled(ws.settings.aws_checks, self.url(ws))
+
     @contextmanager
     def grid(self, ws: run.Workspace) -> Iterator[GridAPI]:
         from reconciler.grid import open_grid
 
-        url = self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url
-        with open_grid(url, env=self.env, home=Path(self.env.get("HOME", "~")).expanduser(),
-                       repo_root=self.root) as client:
+        home = Path(self.env.get("HOME", "~")).expanduser()
+        with open_grid(self.url(ws), env=self.env, home=home, repo_root=self.root) as client:
             yield client
 
     def state(self, ws: run.Workspace) -> StateBackend:
@@ -214,14 +220,20 @@ def _repo_relative(root: Path, path: str) -> str:
               help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
 @click.option("--allow-empty", is_flag=True,
               help="Allow an empty desired set to prune every managed cluster.")
+@click.option("--preflight/--no-preflight", default=None,
+              help="Check the AWS account of clusters about to be created (default: the "
+                   "awsChecks setting; off against the emulator).")
+@click.option("--strict", is_flag=True, help="A failing preflight check stops the plan.")
 @pass_app
 def plan(app: App, as_json: bool, out_file: Path | None, detailed_exitcode: bool,
-         allow_empty: bool) -> None:
+         allow_empty: bool, preflight: bool | None, strict: bool) -> None:
     """Show what apply would change in Grid."""
     ws = app.workspace()
     with app.grid(ws) as grid:
         the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
                                          allow_empty=allow_empty)
+    if preflight or strict or (preflight is None and app.aws_checks(ws)):
+        the_plan = _with_preflight(app, ws, the_plan, strict=strict)
     if out_file:
         out_file.write_text(app.masker.mask(the_plan.dumps()) + "\n", encoding="utf-8")
     app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
@@ -263,8 +275,13 @@ def apply(app: App, plan_file: Path | None, auto_approve: bool, force_delete: bo
 
         # Always carried out: even a plan without Grid changes may update the inventory
         # (deletion protection switched off, a deleted cluster dropped).
+        before = backend.read().state
         result = apply_plan(the_plan, grid, app.resolver, backend, force_delete=force_delete,
                             git_sha=the_plan.git_sha)
+        if force_delete or app.aws_checks(ws):
+            for note in run.record_leftovers(backend, run.sweep_targets(before, the_plan, result),
+                                             _leftover_finder(app)):
+                app.err(f"warning: {note}")
         if not the_plan.has_changes:
             app.out("Nothing to apply.")
             return
@@ -273,6 +290,17 @@ def apply(app: App, plan_file: Path | None, auto_approve: bool, force_delete: bo
             _wait(app, grid, the_plan, timeout, interval)
     if result.failed:
         sys.exit(1)
+
+
+def _leftover_finder(app: App) -> run.LeftoverFinder:
+    def find(entry: Any) -> tuple[str, ...]:
+        from reconciler.aws.sweep import find_leftovers
+
+        if not entry.region:
+            raise ConfigError(f"the region of {entry.name} is not recorded")
+        return tuple(x.ref for x in find_leftovers(entry.name, entry.region, _sessions(app)))
+
+    return find
 
 
 def _plan_for_apply(app: App, ws: run.Workspace, grid: GridAPI, backend: StateBackend,
@@ -291,14 +319,14 @@ def _plan_for_apply(app: App, ws: run.Workspace, grid: GridAPI, backend: StateBa
     return the_plan
 
 
-def _confirm(app: App, auto_approve: bool) -> None:
+def _confirm(app: App, auto_approve: bool, *, question: str = "Apply these changes?",
+             flag: str = "--auto-approve") -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
-        raise Aborted("no terminal to confirm the plan",
-                      hint="review the plan above and run again with --auto-approve")
-    if not click.confirm("Apply these changes?", default=False):
-        raise Aborted("apply cancelled; nothing was changed")
+        raise Aborted("no terminal to confirm", hint=f"review the above and run again with {flag}")
+    if not click.confirm(question, default=False):
+        raise Aborted("cancelled; nothing was changed")
 
 
 def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
@@ -385,6 +413,114 @@ def force_unlock(app: App, lock_id: str) -> None:
     ws = app.workspace()
     app.state(ws).force_unlock(lock_id)
     app.out(f"Released lock {lock_id}.")
+
+
+# --- the AWS account side ---------------------------------------------------------------------
+
+def _sessions(app: App) -> Any:
+    from reconciler.aws.session import SessionFactory
+
+    return SessionFactory(env=app.env)
+
+
+def _run_checks(app: App, clusters: list[Any]) -> list[Any]:
+    from reconciler.aws.preflight import run_preflight
+
+    def external_id(cluster: Any) -> str:
+        return app.resolver.resolve(cluster.external_id, cluster=cluster.name)
+
+    return run_preflight(clusters, external_id, _sessions(app))
+
+
+def _with_preflight(app: App, ws: run.Workspace, the_plan: Plan, *, strict: bool) -> Plan:
+    """Preflight the clusters about to be created; findings become plan warnings."""
+    from dataclasses import replace
+
+    from reconciler.aws.preflight import has_failures
+    from reconciler.aws.report import render_checks
+
+    creating = [ws.desired.clusters[c.name] for c in the_plan.changes
+                if c.action.value == "create"]
+    if not creating:
+        return the_plan
+    checks = _run_checks(app, creating)
+    notes = [f"preflight {c.cluster} ({c.region}) {c.name}: {c.status}: {c.message}"
+             + (f" ({c.hint})" if c.hint else "") for c in checks if c.status != "pass"]
+    if strict and has_failures(checks):
+        app.err(render_checks(checks))
+        raise PlanRefused("preflight checks failed for clusters about to be created",
+                          hint="fix the AWS account (see the table above), or plan without "
+                               "--strict to see the rest of the plan")
+    return replace(the_plan, warnings=(*the_plan.warnings, *notes))
+
+
+@main.command("preflight")
+@click.argument("names", nargs=-1)
+@pass_app
+def preflight_(app: App, names: tuple[str, ...]) -> None:
+    """Check the AWS account side of the clusters in git (or only NAMES): credentials, the STS
+    regional endpoint, the role and its external id, instance types, quotas and headroom.
+
+    Exit 1 when any check fails.
+    """
+    from reconciler.aws.preflight import has_failures
+    from reconciler.aws.report import render_checks
+
+    ws = app.workspace()
+    unknown = sorted(set(names) - set(ws.desired.clusters))
+    if unknown:
+        raise ConfigError(f"no cluster document named {', '.join(unknown)}",
+                          hint="name clusters as written in metadata.name")
+    clusters = [c for n, c in sorted(ws.desired.clusters.items()) if not names or n in names]
+    checks = _run_checks(app, clusters)
+    app.out(render_checks(checks))
+    if has_failures(checks):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--region", help="The region to sweep (default: the one gridops recorded).")
+@click.option("--delete", "delete_", is_flag=True, help="Delete what was found.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation before deleting.")
+@pass_app
+def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool) -> None:
+    """List (and with --delete remove) the AWS resources cluster NAME left behind.
+
+    Refuses while NAME still exists in Grid: its resources are in use.
+    """
+    from reconciler.aws.cleanup import delete_leftovers
+    from reconciler.aws.report import render_leftovers, render_sweep_results
+    from reconciler.aws.sweep import find_leftovers
+
+    ws = app.workspace()
+    backend = app.state(ws)
+    with app.grid(ws) as grid:
+        live = {c.name: c for c in grid.list_clusters()}
+    if name in live:
+        raise ConfigError(f"{name} still exists in Grid ({render.short_enum(live[name].phase)}):"
+                          " its AWS resources are in use",
+                          hint="sweep after its delete has finished")
+    entry = backend.read().state.inventory.get(name)
+    doc = ws.desired.clusters.get(name)
+    region = region or (entry.region if entry else "") or (doc.region if doc else "")
+    if not region:
+        raise ConfigError(f"gridops does not know the region of {name}",
+                          hint="give it with --region")
+    bucket = dict(doc.aws_extra).get("bucketName") if doc else None
+    sessions = _sessions(app)
+    found = find_leftovers(name, region, sessions, names=[bucket] if bucket else [])
+    app.out(render_leftovers(name, found))
+    if not delete_ or not found:
+        run.remember_leftovers(backend, name, tuple(x.ref for x in found))
+        return
+    _confirm(app, yes, question=f"Delete these {len(found)} resources?", flag="--yes")
+    results = delete_leftovers(found, sessions)
+    app.out(render_sweep_results(results))
+    remaining = tuple(r.leftover.ref for r in results if r.outcome == "failed")
+    run.remember_leftovers(backend, name, remaining)
+    if remaining:
+        sys.exit(1)
 
 
 def _add_sim() -> None:

@@ -73,10 +73,12 @@ def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
         return {}
     files: dict[str, bytes] = {}
     for item in tree.traverse():
-        if isinstance(item, git.Blob) and item.path.endswith(_YAML_SUFFIXES):
-            if any(part.startswith(".") for part in PurePosixPath(item.path).parts):
-                continue
-            files[item.path] = item.data_stream.read()
+        if not isinstance(item, git.Blob):
+            continue
+        path = str(item.path)
+        if path.endswith(_YAML_SUFFIXES) and \
+                not any(part.startswith(".") for part in PurePosixPath(path).parts):
+            files[path] = item.data_stream.read()
     return dict(sorted(files.items()))
 
 

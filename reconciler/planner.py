@@ -31,6 +31,8 @@ UNMANAGED_REASON = ("exists in Grid but is not managed by gridops: adopt it with
 PROTECTED_REASON = ("removed from git while protected: merge `deletionProtection: false` "
                     "first, then remove it")
 ALREADY_DELETED_REASON = "already deleted; will be dropped from the inventory"
+LEFTOVERS_REASON = ("deleted, but {count} AWS resource(s) were left behind: "
+                    "see `gridops sweep {name}`, remove them with `gridops sweep {name} --delete`")
 
 
 def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, *,
@@ -120,6 +122,10 @@ def _plan_stale(entry: InventoryEntry, live: LiveCluster | None) -> Change:
     base = Change(name=entry.name, action=Action.NOOP, cluster_id=live.id if live else None,
                   deletion_protection=entry.deletion_protection,
                   phase=live.phase if live else PHASE_DELETED)
+    if live is None and entry.leftovers:
+        # kept in the inventory until the account is clean (not dropped: phase is not DELETED)
+        return replace(base, phase="", reason=LEFTOVERS_REASON.format(
+            count=len(entry.leftovers), name=entry.name))
     if live is None:
         return _with(base, Action.NOOP, ALREADY_DELETED_REASON)
     if live.terminating:

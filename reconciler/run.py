@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from reconciler import gitsource, guards, loader, planner, settings_loader, wire
-from reconciler.apply import apply_plan
+from reconciler.apply import Inventory, apply_plan, update_inventory
 from reconciler.errors import (
     ConfigError,
     Finding,
@@ -28,7 +28,7 @@ from reconciler.model import (
     Ownership,
     State,
 )
-from reconciler.plan import Action, ApplyResult, Plan
+from reconciler.plan import Action, ApplyResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.settings import Settings
 
@@ -125,7 +125,8 @@ def check_not_stale(plan: Plan, *, git_sha: str | None, live: Sequence[LiveClust
     """A saved plan is carried out only against the git commit and live state it saw."""
     if plan.git_sha != git_sha:
         raise StalePlan(f"the plan was made at commit {_short(plan.git_sha)} but the repository "
-                        f"is now at {_short(git_sha)}", hint="make a new plan with `gridops plan --out`")
+                        f"is now at {_short(git_sha)}",
+                        hint="make a new plan with `gridops plan --out`")
     if plan.live_fingerprint != wire.live_fingerprint(live):
         raise StalePlan("the live clusters in Grid changed since the plan was made",
                         hint="make a new plan with `gridops plan --out` and review it again")
@@ -190,3 +191,73 @@ def drift_changes(plan: Plan) -> list[str]:
 def refuse_on_error(errors: Mapping[str, GridopsError]) -> None:
     if errors:
         raise PlanRefused("; ".join(f"{k}: {v.message}" for k, v in errors.items()))
+
+
+#: Finds what a deleted cluster left in its AWS account, as inventory references.
+LeftoverFinder = Callable[[InventoryEntry], tuple[str, ...]]
+
+
+def sweep_targets(before: State, plan: Plan, result: ApplyResult) -> list[InventoryEntry]:
+    """The owned clusters whose AWS account should be swept after this apply: those whose
+    delete has finished, those remembered with leftovers, and those just deleted by force."""
+    forced_ok = {r.name for r in result.results
+                 if r.action is Action.DELETE and r.outcome is Outcome.OK}
+    targets = []
+    for change in plan.changes:
+        entry = before.inventory.get(change.name)
+        if entry is None or change.name in plan_desired_names(plan):
+            continue
+        finished = planner.is_dropped_from_inventory(change)
+        remembered = change.action is Action.NOOP and bool(entry.leftovers)
+        if finished or remembered or change.name in forced_ok:
+            targets.append(entry)
+    return targets
+
+
+def plan_desired_names(plan: Plan) -> set[str]:
+    return {c.name for c in plan.changes if c.spec is not None or c.source}
+
+
+def record_leftovers(backend: StateBackend, targets: Sequence[InventoryEntry],
+                     find: LeftoverFinder) -> list[str]:
+    """Sweep each target and remember its leftovers in the inventory until it is clean.
+    Returns notes for the reader; a sweep that cannot run is a note, never a failure."""
+    notes: list[str] = []
+    for entry in targets:
+        try:
+            refs = find(entry)
+        except GridopsError as e:
+            notes.append(f"{entry.name}: AWS leftovers not checked: {e.message}")
+            continue
+        update_inventory(backend, _leftovers_edit(entry, refs))
+        if refs:
+            notes.append(f"{entry.name}: {len(refs)} AWS resource(s) left behind: see "
+                         f"`gridops sweep {entry.name}`")
+    return notes
+
+
+def _leftovers_edit(entry: InventoryEntry, refs: tuple[str, ...]) -> Callable[
+        [Inventory], Inventory]:
+    def edit(inv: Inventory) -> Inventory:
+        if refs:
+            return {**inv, entry.name: replace(inv.get(entry.name, entry), leftovers=refs)}
+        current = inv.get(entry.name)
+        if current is not None and current.leftovers:  # clean now: forget it
+            return {k: v for k, v in inv.items() if k != entry.name}
+        return inv
+
+    return edit
+
+
+def checks_enabled(setting: str, grid_url: str) -> bool:
+    """``awsChecks: auto`` is on against a real Grid and off against the emulator."""
+    if setting == "auto":
+        return not grid_url.startswith("sim://")
+    return setting == "on"
+
+
+def remember_leftovers(backend: StateBackend, name: str, refs: tuple[str, ...]) -> None:
+    """After a sweep: an owned cluster keeps its leftovers listed until none remain."""
+    entry = backend.read().state.inventory.get(name)
+    if entry is not None:
+        update_inventory(backend, _leftovers_edit(entry, refs))

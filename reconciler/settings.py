@@ -9,6 +9,7 @@
     prune: true
     maxDeletes: 1
     selfHeal: true                     # scheduled runs apply after drift (false: report only)
+    awsChecks: auto                    # preflight + leftover sweeps: auto (off for sim://), on, off
     github: {labels: true}
 """
 
@@ -48,6 +49,9 @@ class Settings:
     max_deletes: int = 1
     self_heal: bool = True
     github_labels: bool = True
+    #: ``auto`` (on for a real Grid, off for sim://), ``on`` or ``off``: preflight in plan and
+    #: the sweep after a finished delete
+    aws_checks: str = "auto"
     #: the settings file, relative to the repo root (a repo may hold several)
     file: str = SETTINGS_FILE
 
@@ -61,12 +65,14 @@ class Settings:
             state=StateSettings(
                 backend=str(state.get("backend", "local")),
                 path=str(state.get("path", ".gridops/state.json")),
-                bucket=str(state.get("bucket", "")), key=str(state.get("key", "gridops/state.json")),
+                bucket=str(state.get("bucket", "")),
+                key=str(state.get("key", "gridops/state.json")),
                 region=str(state.get("region", "")), lock_table=str(state.get("lockTable", "")),
             ),
             prune=bool(data.get("prune", True)),
             max_deletes=int(data.get("maxDeletes", 1)),
             self_heal=bool(data.get("selfHeal", True)),
             github_labels=bool(data.get("github", {}).get("labels", True)),
+            aws_checks=str(data.get("awsChecks", "auto")),
             file=file,
         )

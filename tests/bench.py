@@ -21,7 +21,7 @@ from typing import Any
 import git
 import yaml
 
-from reconciler import loader, run, settings_loader, wire
+from reconciler import run, settings_loader, wire
 from reconciler.grid.client import GridClient
 from reconciler.grid.credentials import Credentials
 from reconciler.logs import configure_logging

@@ -26,9 +26,9 @@ def _is_loopback(host: str) -> bool:
 
 
 def _check(address: Any) -> None:
-    if isinstance(address, tuple) and address and isinstance(address[0], str):
-        if not _is_loopback(address[0]):
-            raise RuntimeError(f"test tried to reach {address[0]!r}: only loopback is allowed")
+    host = address[0] if isinstance(address, tuple) and address else None
+    if isinstance(host, str) and not _is_loopback(host):
+        raise RuntimeError(f"test tried to reach {address[0]!r}: only loopback is allowed")
 
 
 @pytest.fixture(autouse=True)

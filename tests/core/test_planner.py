@@ -195,3 +195,16 @@ def test_plan_survives_a_json_round_trip() -> None:
                  state_with("drift", "same", "old"), secret=lambda c: "other")
     assert plan.has_changes
     assert Plan.loads(plan.dumps()) == plan
+
+
+def test_plan_keeps_a_deleted_cluster_with_leftovers_in_the_inventory() -> None:
+    from reconciler.model import DesiredState, InventoryEntry, State
+    from reconciler.planner import is_dropped_from_inventory, make_plan
+
+    state = State(inventory={"gone": InventoryEntry(name="gone", region="us-east-1",
+                                                    leftovers=("arn:aws:ec2:vol-1",))})
+    plan = make_plan(DesiredState(clusters={}), [], state, resolve_secret=lambda c: None,
+                     prune=True, now="2026-01-01T00:00:00Z")
+    (change,) = plan.changes
+    assert "gridops sweep gone --delete" in change.reason
+    assert not is_dropped_from_inventory(change)
