@@ -56,8 +56,8 @@ class ValidationError(GridopsError):
     def __init__(self, findings: list[Finding]) -> None:
         errors = [f for f in findings if f.severity == "error"]
         super().__init__(
-            f"{len(errors)} problem(s) found in the cluster documents",
-            hint="fix the findings above and run `gridops validate` again",
+            f"{len(errors)} problem(s) found",
+            hint="fix the findings above (`gridops validate` checks them all at once)",
         )
         self.findings = findings
 

@@ -253,7 +253,7 @@ def checks_enabled(setting: str, grid_url: str) -> bool:
     """``awsChecks: auto`` is on against a real Grid and off against the emulator."""
     if setting == "auto":
         return not grid_url.startswith("sim://")
-    return setting == "on"
+    return setting == "always"
 
 
 def remember_leftovers(backend: StateBackend, name: str, refs: tuple[str, ...]) -> None:

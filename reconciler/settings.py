@@ -9,7 +9,7 @@
     prune: true
     maxDeletes: 1
     selfHeal: true                     # scheduled runs apply after drift (false: report only)
-    awsChecks: auto                    # preflight + leftover sweeps: auto (off for sim://), on, off
+    awsChecks: auto                    # preflight + leftover sweeps: auto (off for sim://), always, never
     github: {labels: true}
 """
 
@@ -49,7 +49,7 @@ class Settings:
     max_deletes: int = 1
     self_heal: bool = True
     github_labels: bool = True
-    #: ``auto`` (on for a real Grid, off for sim://), ``on`` or ``off``: preflight in plan and
+    #: ``auto`` (on for a real Grid, off for sim://), ``always`` or ``never``: preflight in plan and
     #: the sweep after a finished delete
     aws_checks: str = "auto"
     #: the settings file, relative to the repo root (a repo may hold several)

@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import structlog
 
 pytest_plugins = ["tests.sim_fixtures"]
+
+# Quiet by default: library code logs through structlog, and the CLI configures it per run.
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
