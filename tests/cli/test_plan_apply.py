@@ -105,23 +105,6 @@ def test_drift_made_in_grid_is_planned_back_to_git(gitops: GitOpsRepo) -> None:
     assert "~ alpha" in result.stdout and "m5.large" in result.stdout
 
 
-def test_removing_an_unprotected_cluster_deletes_it_without_force(gitops: GitOpsRepo) -> None:
-    _applied(gitops)
-    gitops.remove("clusters/team-a/alpha.yaml")
-    gitops.commit("remove alpha")
-    plan = gitops.gridops("plan")
-    assert "- alpha" in plan.stdout and "Plan: 0 to create, 0 to change, 1 to delete." \
-        in plan.stdout
-    assert gitops.gridops("apply", "--auto-approve").exit_code == 0
-    live = gitops.grid.get_cluster("alpha")
-    assert live.desired_state == "CLUSTER_STATE_DELETED"
-    assert live.phase != "CLUSTER_STATE_DELETED"  # a normal delete: teardown takes a while
-    assert gitops.inventory()["alpha"]["pendingDelete"] is True
-    time.sleep(0.3)
-    assert gitops.gridops("apply", "--auto-approve").exit_code == 0
-    assert "alpha" not in gitops.inventory()
-
-
 def test_removing_a_protected_cluster_is_blocked_until_protection_is_merged_off(
         gitops: GitOpsRepo) -> None:
     _applied(gitops)
