@@ -8,8 +8,8 @@ STAMP  := $(VENV)/.installed
 GRIDOPS := $(BIN)/gridops
 
 # Demo-only external ids for the emulator (the documents reference them with fromEnv).
-DEMO_ENV := GRID_EXTERNAL_ID_RESEARCH=demo-research-external-id \
-            GRID_EXTERNAL_ID_PLATFORM=demo-platform-external-id
+demo: export GRID_EXTERNAL_ID_RESEARCH = demo-research-external-id
+demo: export GRID_EXTERNAL_ID_PLATFORM = demo-platform-external-id
 
 .PHONY: demo demo-reset test lint typecheck bench clean
 
@@ -20,12 +20,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(DEMO_ENV) $(GRIDOPS) validate
-	$(DEMO_ENV) $(GRIDOPS) plan
-	$(DEMO_ENV) $(GRIDOPS) apply --auto-approve --wait --timeout 120 --interval 1
-	$(DEMO_ENV) $(GRIDOPS) status
+	$(GRIDOPS) validate
+	$(GRIDOPS) plan
+	$(GRIDOPS) apply --auto-approve --wait --timeout 120 --interval 1
+	$(GRIDOPS) status
 	@echo
-	@echo "Now edit a file in clusters/, commit it, and run: $(DEMO_ENV) $(GRIDOPS) plan"
+	@echo "The clusters run in the local Grid emulator (.gridops/sim.db). Next, see README.md:"
+	@echo "edit a file in clusters/, commit, and run 'make demo' again to plan and apply the change."
 
 demo-reset:
 	rm -rf .gridops

@@ -32,6 +32,27 @@ def diff_specs(desired_view: Mapping[str, Any],
     return tuple(sorted(changes, key=lambda c: c.path))
 
 
+def creation_fields(desired_view: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    """Every field a create sets, as additions (old ``None``), one per leaf; an instance type
+    is one entry, a plain list one value. Sorted by path."""
+    changes: list[FieldChange] = []
+
+    def walk(node: Mapping[str, Any], path: tuple[Any, ...]) -> None:
+        for key, value in node.items():
+            here = (*path, key)
+            if isinstance(value, Mapping) and value and key not in _KEYED_BY_NAME \
+                    and (not path or path[-1] not in _KEYED_BY_NAME):
+                walk(value, here)
+            elif key in _KEYED_BY_NAME and isinstance(value, Mapping):
+                changes.extend(FieldChange(path=format_path((*here, name)), new=entry)
+                               for name, entry in value.items())
+            else:
+                changes.append(FieldChange(path=format_path(here), new=value))
+
+    walk(desired_view, ())
+    return tuple(sorted(changes, key=lambda c: c.path))
+
+
 def diff_secret(path: str, desired_value: str | None,
                 live_value: str | None) -> FieldChange | None:
     """A sensitive change when both values are known and differ. A live answer without the

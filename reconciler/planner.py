@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from reconciler import wire
-from reconciler.diff import diff_secret, diff_specs
+from reconciler.diff import creation_fields, diff_secret, diff_specs
 from reconciler.errors import SecretError
 from reconciler.model import (
     PHASE_DELETED,
@@ -64,7 +64,8 @@ def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryE
             if entry.pending_delete else
             "owned by gridops but gone from Grid (deleted outside gridops?); "
             "will be created again")
-        return _desired_change(c, Action.CREATE, reason, with_spec=True)
+        return _desired_change(c, Action.CREATE, reason, with_spec=True,
+                               field_changes=_creation_fields(c))
     if entry is None:
         return _desired_change(c, Action.BLOCKED, UNMANAGED_REASON.format(name=c.name), live)
     if live.terminating:
@@ -75,6 +76,14 @@ def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryE
     if live.in_progress:
         return _desired_change(c, Action.WAIT, "being created", live)
     return _compare(c, live, resolve_secret, warnings)
+
+
+def _creation_fields(c: DesiredCluster) -> tuple[FieldChange, ...]:
+    """What a create sets, for review; the secret shows only as sensitive."""
+    spec = wire.to_wire_spec(c)
+    view = wire.managed_view(spec, wire.managed_aws_keys(c))
+    secrets = tuple(FieldChange(path=p, sensitive=True) for p in wire.secret_paths(c))
+    return tuple(sorted((*creation_fields(view), *secrets), key=lambda f: f.path))
 
 
 def _compare(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretLookup,

@@ -19,6 +19,7 @@ _SYMBOL = {
 }
 _DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "delete requested"}
 SENSITIVE = "(sensitive value changed)"
+SENSITIVE_SET = "(sensitive value)"
 ABSENT = "(absent)"
 
 
@@ -33,9 +34,12 @@ def format_value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(", ", ": "))
 
 
-def format_field_change(change: FieldChange) -> str:
+def format_field_change(change: FieldChange, *, creating: bool = False) -> str:
+    """``path: old -> new``; for a create only ``path: value``."""
     if change.sensitive:
-        return f"{change.path}: {SENSITIVE}"
+        return f"{change.path}: {SENSITIVE_SET if creating else SENSITIVE}"
+    if creating:
+        return f"{change.path}: {format_value(change.new)}"
     return f"{change.path}: {format_value(change.old)} -> {format_value(change.new)}"
 
 
@@ -66,7 +70,8 @@ def _change_lines(change: Change, color: bool) -> list[str]:
     if change.reason:
         header += f" ({change.reason})"
     lines = [_paint(header, code, color)]
-    lines += [f"    {format_field_change(f)}" for f in change.field_changes]
+    creating = change.action is Action.CREATE
+    lines += [f"    {format_field_change(f, creating=creating)}" for f in change.field_changes]
     return lines
 
 

@@ -262,3 +262,11 @@ def test_wait_gives_up_after_the_timeout_with_a_non_zero_exit(gitops: GitOpsRepo
                             "--timeout", "5")
     assert result.exit_code == 1
     assert "alpha" in result.stderr
+
+
+def test_a_create_shows_every_field_it_sets_and_hides_the_secret(gitops: GitOpsRepo) -> None:
+    result = gitops.gridops("plan")
+    assert 'driver.kubernetes.aws.region: "us-west-2"' in result.stdout
+    assert "driver.kubernetes.aws.instanceTypes[g4dn.xlarge]" in result.stdout
+    assert "driver.kubernetes.aws.externalId: (sensitive value)" in result.stdout
+    assert SECRET_A not in result.stdout and SECRET_B not in result.stdout

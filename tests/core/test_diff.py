@@ -69,3 +69,19 @@ def test_secret_change_is_sensitive_and_carries_no_value(desired: str | None, li
     assert (change is not None) is changed
     if change is not None:
         assert change == FieldChange(wire.EXTERNAL_ID_PATH, None, None, sensitive=True)
+
+
+def test_creation_fields_list_every_leaf_with_instance_types_as_entries() -> None:
+    from reconciler.diff import creation_fields
+
+    view = {"performanceProfile": "P", "driver": {"kubernetes": {"aws": {
+        "region": "us-east-1", "azSkipIds": ["use1-az3"],
+        "instanceTypes": {"t3.large": {"overprovisionedOndemandCount": 0}}}}}}
+    fields = {f.path: f.new for f in creation_fields(view)}
+    assert fields == {
+        "performanceProfile": "P",
+        "driver.kubernetes.aws.region": "us-east-1",
+        "driver.kubernetes.aws.azSkipIds": ["use1-az3"],
+        "driver.kubernetes.aws.instanceTypes[t3.large]": {"overprovisionedOndemandCount": 0},
+    }
+    assert all(f.old is None for f in creation_fields(view))
