@@ -24,9 +24,19 @@ from reconciler.errors import Finding
 from reconciler.secrets import parse_secret_ref
 from reconciler.yamlsafe import JsonPath, YamlDocument, format_path
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 CLUSTER_SCHEMA = "gridcluster.schema.json"
 SETTINGS_SCHEMA = "gridops-settings.schema.json"
+
+
+def _schema_dir() -> Path:
+    """The packaged copy in an installed gridops (reconciler/schemas/), else the checkout's
+    schemas/ folder (an editable install or a source tree)."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "schemas"
+    return packaged if (packaged / CLUSTER_SCHEMA).is_file() else here.parent / "schemas"
+
+
+SCHEMA_DIR = _schema_dir()
 
 _TYPE_NAMES = {"string": "a string", "integer": "a whole number", "number": "a number",
                "boolean": "true or false", "object": "a mapping", "array": "a list",

@@ -1,0 +1,17 @@
+"""The installed package must carry every subpackage and the schemas."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_subpackage_is_listed_in_pyproject() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {"reconciler"} | {
+        "reconciler." + p.parent.name for p in (ROOT / "reconciler").glob("*/__init__.py")}
+    assert on_disk | {"reconciler.schemas"} == set(config["packages"])
+    assert config["package-dir"]["reconciler.schemas"] == "schemas"
+    assert config["package-data"]["reconciler.schemas"] == ["*.json"]
