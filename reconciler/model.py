@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 # --- Grid enums (grid-api.md) -----------------------------------------------------------------
@@ -157,7 +157,7 @@ class LiveCluster:
             self.desired_state != PHASE_DELETED
 
 
-class Ownership(str, Enum):
+class Ownership(StrEnum):
     CREATED = "created"
     IMPORTED = "imported"
 

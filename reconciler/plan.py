@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from reconciler.errors import ConfigError
@@ -19,7 +19,7 @@ from reconciler.model import SecretRef
 PLAN_FORMAT_VERSION = 1
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
@@ -174,7 +174,7 @@ class Plan:
                               hint="make a new plan with `gridops plan --out FILE`") from e
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     OK = "ok"
     FAILED = "failed"
     SKIPPED = "skipped"

@@ -9,7 +9,7 @@
     prune: true
     maxDeletes: 1
     selfHeal: true                     # scheduled runs apply after drift (false: report only)
-    awsChecks: auto                    # preflight + leftover sweeps: auto (off for sim://), always, never
+    awsChecks: auto                    # preflight + sweeps: auto (off for sim://), always, never
     github: {labels: true}
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.model import PHASE_FAILED
@@ -64,7 +64,7 @@ def render_cluster(record: ClusterRecord, now: float, *, created: bool = True) -
 
 
 def rfc3339(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
