@@ -11,7 +11,7 @@ GRIDOPS := $(BIN)/gridops
 demo: export GRID_EXTERNAL_ID_RESEARCH = demo-research-external-id
 demo: export GRID_EXTERNAL_ID_PLATFORM = demo-platform-external-id
 
-.PHONY: demo demo-reset test lint typecheck bench clean
+.PHONY: demo demo-reset test lint typecheck bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/python -m reconciler.schema_doc README.md
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench.py

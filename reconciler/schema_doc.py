@@ -75,3 +75,39 @@ def _resolve(root: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, A
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+START_MARKER = "<!-- reference:start -->"
+END_MARKER = "<!-- reference:end -->"
+
+
+def replace_reference(readme: str, reference: str) -> str:
+    """``readme`` with the text between the reference markers replaced by ``reference``
+    (headings demoted two levels to sit under the README's own section)."""
+    head, start, rest = readme.partition(START_MARKER)
+    _, end, tail = rest.partition(END_MARKER)
+    if not start or not end:
+        raise ValueError(f"the README has no {START_MARKER} ... {END_MARKER} section")
+    body = "\n".join("##" + line if line.startswith("## ") else line
+                     for line in reference.strip().splitlines())
+    return f"{head}{START_MARKER}\n{body}\n{END_MARKER}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m reconciler.schema_doc README.md``: refresh the README's field reference."""
+    import sys
+    from pathlib import Path
+
+    from reconciler.schema import CLUSTER_SCHEMA, SETTINGS_SCHEMA, load_schema
+
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "README.md")
+    reference = "\n\n".join(render_reference(load_schema(name))
+                            for name in (CLUSTER_SCHEMA, SETTINGS_SCHEMA))
+    path.write_text(replace_reference(path.read_text(encoding="utf-8"), reference),
+                    encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
