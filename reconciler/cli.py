@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import structlog
@@ -168,6 +168,53 @@ def main(ctx: click.Context, repo: Path | None, settings_file: str, grid_url: st
 pass_app = click.make_pass_decorator(App)
 
 
+# --- GitHub options (plan --comment, apply --comment, drift --issue) ---------------------------
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+_GITHUB_OPTIONS = [
+    ("--github-token", "token", "The token (default: GITHUB_TOKEN)."),
+    ("--github-repository", "repository", "owner/name (default: GITHUB_REPOSITORY)."),
+    ("--github-event-path", "event_path", "The event JSON (default: GITHUB_EVENT_PATH)."),
+    ("--github-api-url", "api_url", "The REST API (default: GITHUB_API_URL)."),
+    ("--github-server-url", "server_url", "For links (default: GITHUB_SERVER_URL)."),
+    ("--github-run-id", "run_id", "The workflow run (default: GITHUB_RUN_ID)."),
+    ("--base-sha", "base_sha", "The PR's base commit (default: from the event)."),
+    ("--head-sha", "head_sha", "The commit planned or applied (default: the event, GITHUB_SHA)."),
+    ("--step-summary", "step_summary", "The job summary file (default: GITHUB_STEP_SUMMARY)."),
+]
+
+
+def github_options(fn: _F) -> _F:
+    """The GitHub context, each value also settable from the environment as Actions does."""
+    for flag, name, help_text in reversed(_GITHUB_OPTIONS):
+        fn = click.option(flag, "gh_" + name, help=help_text)(fn)
+    return click.option("--pr", "gh_pr_number", type=int,
+                        help="The pull request (default: from the event).")(fn)
+
+
+def _github_context(app: App, values: dict[str, Any]) -> Any:
+    from reconciler.github.context import ContextOptions, load_context
+
+    options = ContextOptions(**{k[3:]: v for k, v in values.items() if k.startswith("gh_")})
+    return load_context(app.env, options)
+
+
+def _github_client(ctx: Any) -> Any:
+    from reconciler.github.client import GitHubClient
+
+    return GitHubClient(ctx.api_url, ctx.token)
+
+
+def _annotate(app: App, findings: Any) -> None:
+    """Findings as workflow annotations on the file and line, inside GitHub Actions."""
+    from reconciler.github.annotations import annotation_lines, in_github_actions
+
+    if in_github_actions(app.env):
+        for line in annotation_lines(findings, mask=app.masker.mask):
+            app.out(line)
+
+
 # --- validate ---------------------------------------------------------------------------------
 
 @main.command()
@@ -183,6 +230,7 @@ def validate(app: App, path: str | None) -> None:
     clusters, findings = run.collect_findings(app.root, settings, path)
     for finding in findings:
         app.out(finding.format())
+    _annotate(app, findings)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise _ValidationFailed(len(errors))
@@ -224,21 +272,65 @@ def _repo_relative(root: Path, path: str) -> str:
               help="Check the AWS account of clusters about to be created (default: the "
                    "awsChecks setting; off against the emulator).")
 @click.option("--strict", is_flag=True, help="A failing preflight check stops the plan.")
+@click.option("--comment", is_flag=True,
+              help="Keep the plan as one comment on the pull request (and the job summary).")
+@github_options
 @pass_app
-def plan(app: App, as_json: bool, out_file: Path | None, detailed_exitcode: bool,
-         allow_empty: bool, preflight: bool | None, strict: bool) -> None:
+def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: bool,
+         allow_empty: bool, preflight: bool | None, strict: bool, comment: bool,
+         **github: Any) -> None:
     """Show what apply would change in Grid."""
-    ws = app.workspace()
-    with app.grid(ws) as grid:
-        the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
-                                         allow_empty=allow_empty)
-    if preflight or strict or (preflight is None and app.aws_checks(ws)):
-        the_plan = _with_preflight(app, ws, the_plan, strict=strict)
+    gh = _github_context(app, github) if comment else None
+    try:
+        ws = app.workspace()
+        with app.grid(ws) as grid:
+            the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
+                                             allow_empty=allow_empty)
+        if preflight or strict or (preflight is None and app.aws_checks(ws)):
+            the_plan = _with_preflight(app, ws, the_plan, strict=strict)
+    except ValidationError as e:
+        _annotate(app, e.findings)
+        _publish_plan(app, gh, None, e.findings)
+        raise
+    except GridopsError as e:
+        _publish_plan(app, gh, None, [], error=e)
+        raise
+    _publish_plan(app, gh, the_plan, list(ws.warnings), ws=ws)
     if out_file:
         out_file.write_text(app.masker.mask(the_plan.dumps()) + "\n", encoding="utf-8")
     app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
     if detailed_exitcode:
         sys.exit(run.exit_code_for_plan(the_plan))
+
+
+def _publish_plan(app: App, gh: Any, the_plan: Plan | None, findings: list[Any], *,
+                  ws: run.Workspace | None = None, error: GridopsError | None = None) -> None:
+    """The plan comment (with --comment) and the job summary (inside Actions)."""
+    from reconciler.github.prview import split_for_pull_request
+    from reconciler.github.publish import publish_plan, summarize_plan
+
+    settings_file = ws.settings.file if ws else app.settings_file
+    if error is not None and the_plan is None:
+        from reconciler.errors import Finding
+
+        findings = [Finding(file=settings_file, line=0, col=0, message=f"gridops could not "
+                            f"plan: {error}")]
+    pr_view = False
+    if the_plan is not None and ws is not None and gh is not None:
+        the_plan, pr_view = split_for_pull_request(
+            the_plan, app.root, base=gh.base_sha, head=gh.head_sha or ws.desired.git_sha,
+            clusters_dir=ws.settings.clusters_dir)
+    summary = gh.step_summary if gh else app.env.get("GITHUB_STEP_SUMMARY")
+    summarize_plan(summary, the_plan, findings=findings, masker=app.masker,
+                   settings_file=settings_file, run_url=gh.run_url if gh else "",
+                   pr_view=pr_view)
+    if gh is None:
+        return
+    with _github_client(gh) as client:
+        ref = publish_plan(client, gh, the_plan, findings=findings, masker=app.masker,
+                           settings_file=settings_file,
+                           labels=ws.settings.github_labels if ws else False, pr_view=pr_view)
+    log.info("github.plan_comment", url=ref.html_url, created=ref.created)
 
 
 # --- apply ------------------------------------------------------------------------------------
@@ -259,12 +351,21 @@ def plan(app: App, as_json: bool, out_file: Path | None, detailed_exitcode: bool
               help="Seconds between polls while --wait follows the clusters.")
 @click.option("--lock-wait", default=0.0, type=float, show_default=True,
               help="Seconds to wait for the state lock held by another apply.")
+@click.option("--comment", is_flag=True,
+              help="Post each cluster's outcome to the pull request the commit came from.")
+@click.option("--if-self-heal", is_flag=True,
+              help="Apply only when the settings say selfHeal: true (scheduled runs).")
+@github_options
 @pass_app
-def apply(app: App, plan_file: Path | None, auto_approve: bool, force_delete: bool,
+def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete: bool,
           wait_: bool, timeout: float, interval: float, allow_empty: bool,
-          lock_wait: float) -> None:
+          lock_wait: float, comment: bool, if_self_heal: bool, **github: Any) -> None:
     """Carry out a plan: create, change and delete clusters in Grid."""
+    gh = _github_context(app, github) if comment else None
     ws = app.workspace()
+    if if_self_heal and not ws.settings.self_heal:
+        app.out("selfHeal is false in the settings: drift is reported, not applied.")
+        return
     run.refuse_uncommitted(ws)
     backend = app.state(ws)
     with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=lock_wait):
@@ -286,10 +387,25 @@ def apply(app: App, plan_file: Path | None, auto_approve: bool, force_delete: bo
             app.out("Nothing to apply.")
             return
         app.out(render.render_apply_text(result))
+        _publish_apply(app, gh, ws, result, the_plan)
         if wait_ and not result.failed:
             _wait(app, grid, the_plan, timeout, interval)
     if result.failed:
         sys.exit(1)
+
+
+def _publish_apply(app: App, gh: Any, ws: run.Workspace, result: Any, the_plan: Plan) -> None:
+    from reconciler.github.publish import publish_apply, summarize_apply
+
+    summary = gh.step_summary if gh else app.env.get("GITHUB_STEP_SUMMARY")
+    summarize_apply(summary, result, the_plan, masker=app.masker,
+                    settings_file=ws.settings.file, run_url=gh.run_url if gh else "",
+                    applied_sha=ws.desired.git_sha, self_heal=ws.settings.self_heal)
+    if gh is None:
+        return
+    with _github_client(gh) as client:
+        publish_apply(client, gh, result, the_plan, masker=app.masker,
+                      settings_file=ws.settings.file, self_heal=ws.settings.self_heal)
 
 
 def _leftover_finder(app: App) -> run.LeftoverFinder:
@@ -391,17 +507,30 @@ def import_(app: App, name: str) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--issue", is_flag=True,
+              help="Keep one GitHub issue open while drift exists; close it when it is gone.")
+@github_options
 @pass_app
-def drift(app: App, as_json: bool) -> None:
+def drift(app: App, /, as_json: bool, issue: bool, **github: Any) -> None:
     """Compare git with live and report drift without changing anything.
 
     Exit 0 when live matches git, 2 when it does not, 1 on error.
     """
+    gh = _github_context(app, github) if issue else None
     ws = app.workspace()
     with app.grid(ws) as grid:
         the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
                                          allow_empty=True)
     app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    if gh is not None:
+        from reconciler.github.publish import sync_drift_issue
+
+        with _github_client(gh) as client:
+            ref = sync_drift_issue(client, gh, the_plan, masker=app.masker,
+                                   settings_file=ws.settings.file,
+                                   self_heal=ws.settings.self_heal)
+        if ref is not None:
+            app.err(f"drift issue #{ref.number}: {ref.state} ({ref.action})")
     sys.exit(run.exit_code_for_plan(the_plan))
 
 

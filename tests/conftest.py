@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import structlog
 
-pytest_plugins = ["tests.sim_fixtures"]
+pytest_plugins = ["tests.sim_fixtures", "tests.github.standin"]
 
 # Quiet by default: library code logs through structlog, and the CLI configures it per run.
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))

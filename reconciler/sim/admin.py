@@ -5,8 +5,9 @@
   at once if it exists, and on every later create of that name (where it would turn RUNNING)
 - ``DELETE /_sim/failures/{name}``: forget that rule (a cluster already FAILED stays FAILED)
 - ``POST /_sim/latency`` ``{"seconds"}``: sleep that long before answering each API request
-- ``POST /_sim/faults`` ``{"status", "count", "retryAfter"}``: answer the next ``count`` API
-  requests with ``status`` (and a ``Retry-After`` header when given)
+- ``POST /_sim/faults`` ``{"status", "count", "retryAfter", "method"}``: answer the next
+  ``count`` API requests (of ``method``, when given) with ``status`` (and a ``Retry-After``
+  header when given)
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class AdminApi:
         return {}
 
     def post_faults(self, body: bytes) -> dict[str, Any]:
-        data = read_object(body, allowed=("status", "count", "retryAfter"))
+        data = read_object(body, allowed=("status", "count", "retryAfter", "method"))
         status, count = data.get("status"), data.get("count", 1)
         retry_after = data.get("retryAfter")
         if not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599:
@@ -80,7 +81,10 @@ class AdminApi:
         if retry_after is not None and (isinstance(retry_after, bool) or not isinstance(
                 retry_after, (int, float)) or retry_after < 0):
             raise ApiError(400, "'retryAfter' must be a number of seconds >= 0")
+        method = data.get("method", "")
+        if method not in ("", "GET", "POST", "PUT", "DELETE"):
+            raise ApiError(400, "'method' must be GET, POST, PUT or DELETE")
         after = None if retry_after is None else float(retry_after)
-        self._faults.inject(Fault(status, after), count)
+        self._faults.inject(Fault(status, after, method), count)
         return {}
 

@@ -66,7 +66,7 @@ class SimApp:
                 return Answer(200, self._admin_route(request))
             self._before_api_request()
             self._authenticate(request)
-            fault = self.faults.take()
+            fault = self.faults.take(request.method)
             if fault is not None:
                 return _fault_answer(fault)
             return Answer(200, self._api_route(request))

@@ -15,6 +15,8 @@ class Fault:
     status: int
     #: the ``Retry-After`` header in seconds (None: no header)
     retry_after: float | None = None
+    #: only requests with this HTTP method get the fault ("" for any)
+    method: str = ""
 
 
 class Faults:
@@ -39,10 +41,15 @@ class Faults:
         with self._lock:
             self._queue.extend([fault] * max(count, 0))
 
-    def take(self) -> Fault | None:
-        """The fault for this request, if one is queued."""
+    def take(self, method: str = "") -> Fault | None:
+        """The first queued fault for a request with ``method``, if any (taken off the
+        queue); faults for other methods stay queued."""
         with self._lock:
-            return self._queue.popleft() if self._queue else None
+            for fault in self._queue:
+                if not fault.method or fault.method == method:
+                    self._queue.remove(fault)
+                    return fault
+            return None
 
     def pending(self) -> int:
         with self._lock:

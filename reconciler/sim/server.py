@@ -138,9 +138,10 @@ class SimServer:
         self.app.faults.set_latency(seconds)
 
     def inject_faults(self, status: int, count: int = 1, *,
-                      retry_after: float | None = None) -> None:
-        """Answer the next ``count`` API requests with ``status``."""
-        self.app.faults.inject(Fault(status, retry_after), count)
+                      retry_after: float | None = None, method: str = "") -> None:
+        """Answer the next ``count`` API requests (with ``method``, when given) with
+        ``status``."""
+        self.app.faults.inject(Fault(status, retry_after, method.upper()), count)
 
     def seed_clusters(self, specs: Mapping[str, Mapping[str, Any]], *,
                       running: bool = True) -> None:

@@ -331,3 +331,15 @@ def test_python_controls_match_the_admin_endpoints(sim_server: SimServer) -> Non
     assert (state["pendingFaults"], state["latencySeconds"]) == (2, 0.05)
     answer = _call(sim_server, "GET", CLUSTERS)
     assert (answer.status_code, answer.headers["Retry-After"]) == (503, "1")
+
+
+def test_a_fault_for_one_method_leaves_other_requests_alone(sim_server: Any,
+                                                            grid_client: Any) -> None:
+    from reconciler.errors import GridAPIError
+    from tests.sim_fixtures import byoc_spec
+
+    sim_server.inject_faults(500, method="POST")
+    assert grid_client.list_clusters()  # a GET passes
+    with pytest.raises(GridAPIError):
+        grid_client.create_cluster("c1", byoc_spec())
+    assert grid_client.create_cluster("c1", byoc_spec()).name == "c1"
