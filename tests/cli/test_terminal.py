@@ -1,0 +1,53 @@
+"""apply at a real terminal (a pseudo-terminal): it shows the plan and asks before changing
+anything."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.cli.conftest import GitOpsRepo
+
+
+def _run_at_terminal(g: GitOpsRepo, answer: str, *args: str) -> tuple[int, str]:
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "--repo", str(g.root), *args],
+                            stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ),
+                            close_fds=True)
+    os.close(slave)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        if not answered and b"Apply these changes?" in seen:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+        if proc.poll() is not None and not ready:
+            break
+    code = proc.wait(timeout=10)
+    os.close(master)
+    return code, seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("answer", "code", "created"), [("y", 0, True), ("n", 1, False)],
+                         ids=["yes-applies", "no-changes-nothing"])
+def test_apply_at_a_terminal_asks_before_changing_anything(
+        gitops: GitOpsRepo, answer: str, code: int, created: bool) -> None:
+    exit_code, screen = _run_at_terminal(gitops, answer, "apply")
+    assert "Plan: 2 to create" in screen
+    assert exit_code == code, screen
+    assert ("alpha" in gitops.live()) is created
