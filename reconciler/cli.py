@@ -447,7 +447,8 @@ def _confirm(app: App, auto_approve: bool, *, question: str = "Apply these chang
 
 def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
     from reconciler.apply import is_settled, wait_for
-    from reconciler.model import PHASE_FAILED
+    from reconciler.model import PHASE_DELETED, PHASE_FAILED
+    from reconciler.plan import Action
 
     targets = {c.name: c.action for c in the_plan.changes
                if c.action.value in ("create", "delete")}
@@ -457,9 +458,12 @@ def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: flo
     seen: dict[str, str] = {}
 
     def progress(name: str, phase: str, elapsed: float) -> None:
-        if seen.get(name) != phase:  # a line per phase change, not per poll
-            seen[name] = phase
-            app.err(f"  {name}: {render.short_enum(phase) or 'not listed'} ({elapsed:.0f}s)")
+        shown = render.short_enum(phase) or "not listed"
+        if targets[name] is Action.DELETE and phase != PHASE_DELETED:
+            shown = "terminating"  # the phase stays RUNNING until teardown ends
+        if seen.get(name) != shown:  # a line per change, not per poll
+            seen[name] = shown
+            app.err(f"  {name}: {shown} ({elapsed:.0f}s)")
 
     final = wait_for(grid, targets, timeout=timeout, interval=interval, on_progress=progress)
     unsettled = []

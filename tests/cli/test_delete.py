@@ -41,3 +41,14 @@ def test_force_delete_makes_grid_forget_the_cluster_at_once(gitops: GitOpsRepo) 
     assert result.exit_code == 0, result.output
     assert "alpha" not in gitops.live()
     assert "not checked" not in result.stderr
+
+
+def test_wait_follows_a_delete_through_terminating_to_deleted(gitops: GitOpsRepo) -> None:
+    _applied(gitops)
+    gitops.remove("clusters/team-a/alpha.yaml")
+    gitops.commit("remove alpha")
+    result = gitops.gridops("apply", "--auto-approve", "--wait", "--interval", "0.1",
+                            "--timeout", "10")
+    assert result.exit_code == 0, result.output
+    assert "alpha: terminating" in result.stderr
+    assert "alpha: DELETED" in result.stdout
