@@ -86,8 +86,9 @@ def make_section(change: Change, *, mask: Mask, more_hint: str) -> ClusterSectio
 
 def diff_lines(change: Change) -> list[str]:
     """``+``/``-``/``~`` lines for the fields that change; a create lists its whole spec."""
+    creating = change.action is Action.CREATE
     if change.field_changes:
-        return [field_line(f) for f in change.field_changes]
+        return [field_line(f, creating=creating) for f in change.field_changes]
     if change.action is Action.CREATE and change.spec:
         lines = [f"+ {path}" + (f": {format_value(v)}" if v is not _NO_VALUE else "")
                  for path, v in _flatten(change.spec, "")]
@@ -96,9 +97,10 @@ def diff_lines(change: Change) -> list[str]:
     return []
 
 
-def field_line(change: FieldChange) -> str:
+def field_line(change: FieldChange, *, creating: bool = False) -> str:
     if change.sensitive:
-        return f"~ {change.path}: {SENSITIVE}"
+        return f"+ {change.path}: (sensitive value)" if creating else \
+            f"~ {change.path}: {SENSITIVE}"
     if change.old is None:
         return f"+ {change.path}: {_value(change.new)}"
     if change.new is None:

@@ -192,3 +192,14 @@ def test_comment_is_always_within_the_limit_even_with_wide_characters(clusters: 
     text = _render(plan_of(*changes), findings=[Finding("clusters/x.yaml", 1, 1, "ü" * 200)] * 500)
     _assert_within_limit(text)
     assert "**Plan: 0 to create" in text
+
+
+def test_a_create_shows_its_secret_as_set_not_changed() -> None:
+    from reconciler.github.sections import diff_lines
+    from reconciler.plan import Action, Change, FieldChange
+
+    change = Change(name="c", action=Action.CREATE, field_changes=(
+        FieldChange(path="driver.kubernetes.aws.externalId", sensitive=True),
+        FieldChange(path="driver.kubernetes.aws.region", new="us-east-1")))
+    assert diff_lines(change) == ["+ driver.kubernetes.aws.externalId: (sensitive value)",
+                                  '+ driver.kubernetes.aws.region: "us-east-1"']
