@@ -51,7 +51,8 @@ def split_for_pull_request(plan: Plan, repo_root: Path, *, base: str | None,
         return mark_drift_from_git(plan, repo_root, base=base, head=head,
                                    clusters_dir=clusters_dir), True
     except GitError as e:
-        note = f"this pull request's changes are not shown apart from drift: {e.message}"
+        note = (f"this pull request's changes are not shown apart from drift: {e.message}"
+                + (f" ({e.hint})" if e.hint else ""))
         return replace(plan, warnings=(*plan.warnings, note)), False
 
 
