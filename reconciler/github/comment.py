@@ -102,8 +102,8 @@ def render_plan_document(plan: Plan | None, view: PlanView) -> str:
 def _top(plan: Plan | None, view: PlanView, note: str) -> str:
     parts = [view.marker, f"### {view.title}", *view.intro]
     if plan is None:
-        parts.append(f"**No plan was made**: the cluster documents have "
-                     f"{len(view.findings)} problem(s), listed below. Fix them and push again.")
+        parts.append(f"**No plan was made**: {plural(len(view.findings), 'problem')}, "
+                     "listed below. Fix them and push again.")
     else:
         parts += _plan_summary(plan)
     parts.append(_provenance(view))
@@ -155,7 +155,7 @@ def _shortened_note(view: PlanView, cut: int, folded: int, hidden: int) -> str:
 def _findings(view: PlanView, room: int) -> str:
     if not view.findings:
         return ""
-    head = f"#### Validation findings ({len(view.findings)})\n\n"
+    head = f"#### Findings ({len(view.findings)})\n\n"
     lines = [f"- `{f.file}:{f.line}:{f.col}` {f.severity}: {inline(view.mask(f.message), 500)}"
              for f in view.findings]
     more = ("- ... {} more: every finding is annotated on its file in the workflow run "
