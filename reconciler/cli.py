@@ -385,6 +385,7 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
                 app.err(f"warning: {note}")
         if not the_plan.has_changes:
             app.out("Nothing to apply.")
+            _publish_apply(app, gh, ws, result, the_plan)
             return
         app.out(render.render_apply_text(result))
         _publish_apply(app, gh, ws, result, the_plan)

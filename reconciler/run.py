@@ -4,10 +4,12 @@ Nothing here parses options or prints."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from reconciler import gitsource, guards, loader, planner, settings_loader, wire
 from reconciler.apply import Inventory, apply_plan, update_inventory
@@ -250,10 +252,21 @@ def _leftovers_edit(entry: InventoryEntry, refs: tuple[str, ...]) -> Callable[
 
 
 def checks_enabled(setting: str, grid_url: str) -> bool:
-    """``awsChecks: auto`` is on against a real Grid and off against the emulator."""
+    """``awsChecks: auto`` is on against a real Grid and off against the emulator: a
+    ``sim://`` URL, or a Grid on a loopback address (``gridops sim serve``)."""
     if setting == "auto":
-        return not grid_url.startswith("sim://")
+        return not (grid_url.startswith("sim://") or _is_loopback_url(grid_url))
     return setting == "always"
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def remember_leftovers(backend: StateBackend, name: str, refs: tuple[str, ...]) -> None:

@@ -49,8 +49,8 @@ class Settings:
     max_deletes: int = 1
     self_heal: bool = True
     github_labels: bool = True
-    #: ``auto`` (on for a real Grid, off for sim://), ``always`` or ``never``: preflight in plan and
-    #: the sweep after a finished delete
+    #: ``auto`` (on for a real Grid, off for the emulator: sim:// or loopback), ``always`` or
+    #: ``never``: preflight in plan and the sweep after a finished delete
     aws_checks: str = "auto"
     #: the settings file, relative to the repo root (a repo may hold several)
     file: str = SETTINGS_FILE

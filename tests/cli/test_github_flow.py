@@ -178,3 +178,16 @@ def test_github_values_can_be_given_as_options(flag: str) -> None:
     assert flag in CliRunner().invoke(main, ["plan", "--help"]).output
 
 
+
+
+def test_apply_with_nothing_to_do_still_tells_the_pull_request(
+        gitops: GitOpsRepo, github_standin: GitHubStandIn, tmp_path: Path) -> None:
+    _applied(gitops)
+    sha = gitops.repo.head.commit.hexsha
+    number = github_standin.add_pull_request(merge_sha=sha, merged=True)
+    env = _actions_env(gitops, github_standin, tmp_path, event={"after": sha},
+                       event_name="push", sha=sha)
+    result = gitops.gridops("apply", "--auto-approve", "--comment", env=env)
+    assert result.exit_code == 0, result.output
+    bodies = " ".join(str(c["body"]) for c in github_standin.comments_on(number))
+    assert "Nothing to apply" in bodies

@@ -41,3 +41,18 @@ def test_guards_pass_an_empty_desired_set_when_safe(inventory_count: int,
                                                     allow_empty: bool) -> None:
     check_guards(_plan(), max_deletes=1, desired_count=0, inventory_count=inventory_count,
                  allow_empty=allow_empty)
+
+
+@pytest.mark.parametrize(("setting", "url", "on"), [
+    ("auto", "https://platform.grid.ai", True),
+    ("auto", "sim://.gridops/sim.db", False),
+    ("auto", "http://127.0.0.1:8080", False),
+    ("auto", "http://localhost:8080", False),
+    ("always", "sim://x.db", True),
+    ("never", "https://platform.grid.ai", False),
+], ids=["real-grid", "sim-url", "loopback-ip", "localhost", "always", "never"])
+def test_aws_checks_auto_is_off_only_against_the_emulator(setting: str, url: str,
+                                                          on: bool) -> None:
+    from reconciler.run import checks_enabled
+
+    assert checks_enabled(setting, url) is on
