@@ -1,0 +1,174 @@
+"""The command line's shared parts: the ``gridops`` group, the ``App`` every command receives,
+and the one handler that turns every GridopsError into a clear message and its exit code.
+The ``reconciler.cli`` package is the only place that knows click."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+
+from reconciler import __version__, gitsource, run
+from reconciler.errors import (
+    Aborted,
+    GridopsError,
+    ValidationError,
+)
+from reconciler.logs import choose_format, configure_logging
+from reconciler.ports import GridAPI, LockInfo, StateBackend
+from reconciler.secrets import Masker, Resolver, env_provider
+
+log = structlog.get_logger("gridops")
+
+
+@dataclass
+class App:
+    """What every command needs: where the repo is, the environment, and the masked output."""
+
+    root: Path
+    settings_file: str
+    grid_url: str | None
+    env: dict[str, str]
+    resolver: Resolver
+    masker: Masker
+    verbose: int = 0
+    _echo: Callable[..., None] = field(default=click.echo)
+
+    def out(self, text: str = "", *, nl: bool = True) -> None:
+        """Write to stdout, secrets masked."""
+        self._echo(self.masker.mask(text), nl=nl)
+
+    def err(self, text: str) -> None:
+        self._echo(self.masker.mask(text), err=True)
+
+    def workspace(self) -> run.Workspace:
+        return run.load_workspace(self.root, self.settings_file)
+
+    def url(self, ws: run.Workspace) -> str:
+        return self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url
+
+    def aws_checks(self, ws: run.Workspace) -> bool:
+        return run.checks_enabled(ws.settings.aws_checks, self.url(ws))
+
+    @contextmanager
+    def grid(self, ws: run.Workspace) -> Iterator[GridAPI]:
+        from reconciler.grid import open_grid
+
+        home = Path(self.env.get("HOME", "~")).expanduser()
+        with open_grid(self.url(ws), env=self.env, home=home, repo_root=self.root) as client:
+            yield client
+
+    def state(self, ws: run.Workspace) -> StateBackend:
+        from reconciler.state import open_state
+
+        return open_state(ws.settings, self.root)
+
+    def lock_info(self) -> LockInfo:
+        import getpass
+        import socket
+        import uuid
+
+        who = f"{getpass.getuser()}@{socket.gethostname()}"
+        run_id = self.env.get("GITHUB_RUN_ID", "")
+        repo = self.env.get("GITHUB_REPOSITORY", "")
+        return LockInfo(id=uuid.uuid4().hex[:12], who=who, when=run.now_iso(),
+                        run=f"{repo} run {run_id}".strip() if run_id else "")
+
+
+def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
+    providers: dict[str, Any] = {"fromEnv": env_provider(env)}
+    try:
+        from reconciler.aws.secrets import lazy_aws_providers
+    except ImportError:  # pragma: no cover - AWS support ships with the package
+        return Resolver(providers)
+    providers.update(lazy_aws_providers(repo_root=root))
+    return Resolver(providers)
+
+
+class _Group(click.Group):
+    """Maps every GridopsError to a clear message and its exit code; never a traceback for
+    them. Unexpected errors print one line (and the traceback only with -vv)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GridopsError as e:
+            _report(ctx, e)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # noqa: BLE001 - the last line of defence
+            app = ctx.obj if isinstance(ctx.obj, App) else None
+            message = f"internal error: {type(e).__name__}: {e}"
+            click.echo(app.masker.mask(message) if app else message, err=True)
+            if app and app.verbose > 1:
+                click.echo(app.masker.mask(traceback.format_exc()), err=True)
+            else:
+                click.echo("  run again with -vv for details, and please report it", err=True)
+            ctx.exit(1)
+
+
+def _report(ctx: click.Context, e: GridopsError) -> None:
+    app = ctx.obj if isinstance(ctx.obj, App) else None
+    mask = app.masker.mask if app else (lambda s: s)
+    if isinstance(e, ValidationError):
+        for finding in e.findings:
+            click.echo(mask(finding.format()), err=True)
+    click.echo(mask(f"error: {e.message}"), err=True)
+    if e.hint:
+        click.echo(mask(f"  hint: {e.hint}"), err=True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
+                                           "max_content_width": 100})
+@click.version_option(__version__, prog_name="gridops")
+@click.option("--repo", "repo", type=click.Path(file_okay=False, path_type=Path),
+              help="The GitOps repository (default: the git repository around the current "
+                   "folder).")
+@click.option("--settings", "settings_file", default="gridops.yaml", show_default=True,
+              help="The settings file, relative to the repository root.")
+@click.option("--grid-url", help="Grid API base URL or sim://PATH (default: GRID_URL, then the "
+                                 "settings file).")
+@click.option("--log-format", type=click.Choice(["console", "json"]),
+              help="Log format on stderr (default: console, json when CI=true).")
+@click.option("-v", "--verbose", count=True, help="More log detail (-vv for debug).")
+@click.pass_context
+def main(ctx: click.Context, repo: Path | None, settings_file: str, grid_url: str | None,
+         log_format: str | None, verbose: int) -> None:
+    """gridops: Grid BYOC clusters, the GitOps way.
+
+    Cluster YAML in git is the desired state; `plan` shows what would change in Grid,
+    `apply` makes it so, safely and idempotently.
+    """
+    env = dict(os.environ)
+    root = (repo or gitsource.find_repo_root(Path.cwd()) or Path.cwd()).resolve()
+    resolver = _make_resolver(env, root)
+    masker = Masker(resolver, env)
+    configure_logging(fmt=choose_format(log_format, env, sys.stderr), verbose=verbose,
+                      masker=masker)
+    ctx.obj = App(root=root, settings_file=settings_file, grid_url=grid_url, env=env,
+                  resolver=resolver, masker=masker, verbose=verbose)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def confirm(app: App, auto_approve: bool, *, question: str = "Apply these changes?",
+             flag: str = "--auto-approve") -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise Aborted("no terminal to confirm", hint=f"review the above and run again with {flag}")
+    if not click.confirm(question, default=False):
+        raise Aborted("cancelled; nothing was changed")

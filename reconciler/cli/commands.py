@@ -1,0 +1,299 @@
+"""The reconcile commands: validate, plan, apply, status, import, drift, force-unlock. Each
+parses its options, builds the collaborators and calls ``reconciler.run``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import render, run
+from reconciler.cli.app import App, confirm, main, pass_app
+from reconciler.cli.aws import leftover_finder, with_preflight
+from reconciler.cli.github import (
+    annotate,
+    github_context,
+    github_options,
+    publish_apply_outcome,
+    publish_drift_issue,
+    publish_plan_comment,
+)
+from reconciler.errors import (
+    ConfigError,
+    GridopsError,
+    ValidationError,
+)
+from reconciler.plan import Plan
+from reconciler.ports import GridAPI, StateBackend
+
+# --- validate ---------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("path", required=False)
+@pass_app
+def validate(app: App, path: str | None) -> None:
+    """Check the cluster documents (or those under PATH) without contacting Grid."""
+    from reconciler import settings_loader
+
+    settings = settings_loader.load_settings(app.root, app.settings_file)
+    if path:
+        path = _repo_relative(app.root, path)
+    clusters, findings = run.collect_findings(app.root, settings, path)
+    for finding in findings:
+        app.out(finding.format())
+    annotate(app, findings)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise _ValidationFailed(len(errors))
+    app.out(f"{len(clusters)} cluster(s) valid.")
+
+
+class WaitFailed(GridopsError):
+    reason = "wait"
+
+
+class _ValidationFailed(GridopsError):
+    reason = "validation"
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} problem(s) found in the cluster documents",
+                         hint="fix the findings above and run `gridops validate` again")
+
+
+def _repo_relative(root: Path, path: str) -> str:
+    p = Path(path)
+    absolute = p if p.is_absolute() else (Path.cwd() / p)
+    try:
+        return absolute.resolve().relative_to(root).as_posix()
+    except ValueError as e:
+        raise ConfigError(f"{path} is outside the repository {root}") from e
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the plan to FILE for `gridops apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option("--allow-empty", is_flag=True,
+              help="Allow an empty desired set to prune every managed cluster.")
+@click.option("--preflight/--no-preflight", default=None,
+              help="Check the AWS account of clusters about to be created (default: the "
+                   "awsChecks setting; off against the emulator).")
+@click.option("--strict", is_flag=True, help="A failing preflight check stops the plan.")
+@click.option("--comment", is_flag=True,
+              help="Keep the plan as one comment on the pull request (and the job summary).")
+@github_options
+@pass_app
+def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: bool,
+         allow_empty: bool, preflight: bool | None, strict: bool, comment: bool,
+         **github: Any) -> None:
+    """Show what apply would change in Grid."""
+    gh = github_context(app, github) if comment else None
+    try:
+        ws = app.workspace()
+        with app.grid(ws) as grid:
+            the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
+                                             allow_empty=allow_empty)
+        if preflight or strict or (preflight is None and app.aws_checks(ws)):
+            the_plan = with_preflight(app, ws, the_plan, strict=strict)
+    except ValidationError as e:
+        annotate(app, e.findings)
+        publish_plan_comment(app, gh, None, e.findings)
+        raise
+    except GridopsError as e:
+        publish_plan_comment(app, gh, None, [], error=e)
+        raise
+    publish_plan_comment(app, gh, the_plan, list(ws.warnings), ws=ws)
+    if out_file:
+        out_file.write_text(app.masker.mask(the_plan.dumps()) + "\n", encoding="utf-8")
+    app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    if detailed_exitcode:
+        sys.exit(run.exit_code_for_plan(the_plan))
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force-delete", is_flag=True,
+              help="Delete with force=true: Grid forgets the cluster at once and leaves its AWS "
+                   "resources behind.")
+@click.option("--wait", "wait_", is_flag=True,
+              help="Follow created clusters to RUNNING and deleted ones to DELETED.")
+@click.option("--timeout", default=3600.0, show_default=True, type=float,
+              help="Seconds --wait follows the clusters before giving up.")
+@click.option("--allow-empty", is_flag=True,
+              help="Allow an empty desired set to prune every managed cluster.")
+@click.option("--interval", default=15.0, type=float, show_default=True,
+              help="Seconds between polls while --wait follows the clusters.")
+@click.option("--lock-wait", default=0.0, type=float, show_default=True,
+              help="Seconds to wait for the state lock held by another apply.")
+@click.option("--comment", is_flag=True,
+              help="Post each cluster's outcome to the pull request the commit came from.")
+@click.option("--if-self-heal", is_flag=True,
+              help="Apply only when the settings say selfHeal: true (scheduled runs).")
+@github_options
+@pass_app
+def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete: bool,
+          wait_: bool, timeout: float, interval: float, allow_empty: bool,
+          lock_wait: float, comment: bool, if_self_heal: bool, **github: Any) -> None:
+    """Carry out a plan: create, change and delete clusters in Grid."""
+    gh = github_context(app, github) if comment else None
+    ws = app.workspace()
+    if if_self_heal and not ws.settings.self_heal:
+        app.out("selfHeal is false in the settings: drift is reported, not applied.")
+        return
+    run.refuse_uncommitted(ws)
+    backend = app.state(ws)
+    with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=lock_wait):
+        the_plan = _plan_for_apply(app, ws, grid, backend, plan_file, allow_empty)
+        if not plan_file and the_plan.has_changes:
+            confirm(app, auto_approve)
+        from reconciler.apply import apply_plan
+
+        # Always carried out: even a plan without Grid changes may update the inventory
+        # (deletion protection switched off, a deleted cluster dropped).
+        before = backend.read().state
+        result = apply_plan(the_plan, grid, app.resolver, backend, force_delete=force_delete,
+                            git_sha=the_plan.git_sha)
+        if force_delete or app.aws_checks(ws):
+            for note in run.record_leftovers(backend, run.sweep_targets(before, the_plan, result),
+                                             leftover_finder(app)):
+                app.err(f"warning: {note}")
+        if not the_plan.has_changes:
+            app.out("Nothing to apply.")
+            publish_apply_outcome(app, gh, ws, result, the_plan)
+            return
+        app.out(render.render_apply_text(result))
+        publish_apply_outcome(app, gh, ws, result, the_plan)
+        if wait_ and not result.failed:
+            _wait(app, grid, the_plan, timeout, interval)
+    if result.failed:
+        sys.exit(1)
+
+
+def _plan_for_apply(app: App, ws: run.Workspace, grid: GridAPI, backend: StateBackend,
+                    plan_file: Path | None, allow_empty: bool) -> Plan:
+    if plan_file is None:
+        the_plan, _ = run.make_live_plan(ws, grid, backend, app.resolver,
+                                         allow_empty=allow_empty)
+        app.out(render.render_plan_text(the_plan))
+        return the_plan
+    try:
+        text = plan_file.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read plan file {plan_file}: {e.strerror}") from e
+    the_plan = Plan.loads(text, source=str(plan_file))
+    run.check_not_stale(the_plan, git_sha=ws.desired.git_sha, live=grid.list_clusters())
+    return the_plan
+
+
+def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
+    from reconciler.apply import is_settled, wait_for
+    from reconciler.model import PHASE_DELETED, PHASE_FAILED
+    from reconciler.plan import Action
+
+    targets = {c.name: c.action for c in the_plan.changes
+               if c.action.value in ("create", "delete")}
+    if not targets:
+        return
+
+    seen: dict[str, str] = {}
+
+    def progress(name: str, phase: str, elapsed: float) -> None:
+        shown = render.short_enum(phase) or "not listed"
+        if targets[name] is Action.DELETE and phase != PHASE_DELETED:
+            shown = "terminating"  # the phase stays RUNNING until teardown ends
+        if seen.get(name) != shown:  # a line per change, not per poll
+            seen[name] = shown
+            app.err(f"  {name}: {shown} ({elapsed:.0f}s)")
+
+    final = wait_for(grid, targets, timeout=timeout, interval=interval, on_progress=progress)
+    unsettled = []
+    for name, phase in sorted(final.items()):
+        settled = is_settled(targets[name], phase)
+        app.out(f"{name}: {render.short_enum(phase) or 'not listed'}"
+                + ("" if settled else f" (still not settled after {timeout:.0f}s)"))
+        if not settled or phase == PHASE_FAILED:
+            unsettled.append(name)
+    if unsettled:
+        raise WaitFailed(f"not settled or failed: {', '.join(unsettled)}",
+                         hint="see `gridops status`; the next apply picks up from here")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+# --- status, import, drift, force-unlock ------------------------------------------------------
+
+@main.command()
+@pass_app
+def status(app: App) -> None:
+    """Live clusters with their phase, whether gridops manages them, and drift."""
+    ws = app.workspace()
+    backend = app.state(ws)
+    with app.grid(ws) as grid:
+        the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, allow_empty=True)
+    owned = backend.read().state.inventory
+    app.out(render.render_status_table(render.status_rows(the_plan, live, owned)))
+
+
+@main.command("import")
+@click.argument("name")
+@pass_app
+def import_(app: App, name: str) -> None:
+    """Adopt the live cluster NAME: record it in the inventory so gridops manages it."""
+    ws = app.workspace()
+    with app.grid(ws) as grid:
+        entry = run.import_cluster(name, ws, grid, app.state(ws), lock=app.lock_info())
+    protection = "on" if entry.deletion_protection else "off"
+    app.out(f"Imported {name} (deletion protection {protection}). "
+            "Run `gridops plan` to see how it compares with git.")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--issue", is_flag=True,
+              help="Keep one GitHub issue open while drift exists; close it when it is gone.")
+@github_options
+@pass_app
+def drift(app: App, /, as_json: bool, issue: bool, **github: Any) -> None:
+    """Compare git with live and report drift without changing anything.
+
+    Exit 0 when live matches git, 2 when it does not, 1 on error.
+    """
+    gh = github_context(app, github) if issue else None
+    ws = app.workspace()
+    with app.grid(ws) as grid:
+        the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
+                                         allow_empty=True)
+    app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    if gh is not None:
+        publish_drift_issue(app, gh, ws, the_plan)
+    sys.exit(run.exit_code_for_plan(the_plan))
+
+
+@main.command("force-unlock")
+@click.argument("lock_id")
+@pass_app
+def force_unlock(app: App, lock_id: str) -> None:
+    """Release the apply lock LOCK_ID left behind by a run that died."""
+    ws = app.workspace()
+    app.state(ws).force_unlock(lock_id)
+    app.out(f"Released lock {lock_id}.")
+
+
+def _add_sim() -> None:
+    from reconciler.sim.cli import sim
+
+    main.add_command(sim)
+
+
+_add_sim()
