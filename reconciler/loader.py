@@ -2,10 +2,10 @@
 
 ``load_desired`` is pure: it takes the bytes of every file under the clusters folder (read from
 the working tree or from a git revision by the caller) and returns the desired clusters with
-every finding at once. Steps: parse (``yamlsafe``), schema (``schema``), per-document checks
-(``validate``), ``GridClusterDefaults`` merged into the clusters of their folder and below,
-then the checks that need the merged result. ``read_cluster_files`` is the thin edge that reads
-the working tree.
+every finding at once. Steps: parse (``yamlsafe``), schema (``schema``) and per-document checks
+(``validate``) side by side, ``GridClusterDefaults`` merged into the clusters of their folder
+and below, then the checks that need the merged result. ``read_cluster_files`` is the thin
+edge that reads the working tree.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,14 @@ from reconciler.validate import (
     check_document,
     check_required,
     check_unique_names,
+    combine_findings,
 )
 from reconciler.yamlsafe import YamlDocument, parse_documents
 
 CLUSTER_FILE_SUFFIXES = (".yaml", ".yml")
+
+#: Secret reference kinds read from AWS: without a ``region`` they use the cluster's region.
+AWS_SECRET_KINDS = frozenset({"fromSsm", "fromSecretsManager"})
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,8 @@ def _parse_all(files: Mapping[str, bytes]) -> tuple[list[_Parsed], list[Finding]
         for document in documents:
             if document.value is None:  # an empty document, e.g. after a leading '---'
                 continue
-            problems = validate_document(document, CLUSTER_SCHEMA) or check_document(document)
+            problems = combine_findings(validate_document(document, CLUSTER_SCHEMA),
+                                        check_document(document))
             findings += [f for f in problems if (f.line, f.col) not in hazard_places]
             kind = document.value.get("kind") if isinstance(document.value, dict) else None
             parsed.append(_Parsed(document, str(kind), valid=not problems))
@@ -152,7 +157,7 @@ def build_cluster(document: YamlDocument, merged: Mapping[str, Any]) -> DesiredC
         name=merged["metadata"]["name"],
         region=spec["region"],
         role_arn=spec["roleArn"],
-        external_id=external_id,
+        external_id=with_default_region(external_id, spec["region"]),
         performance_profile=PROFILE_BY_NAME[spec.get("performanceProfile", "default")],
         instance_types=tuple(_instance_spec(item) for item in spec["instanceTypes"]),
         deletion_protection=bool(spec.get("deletionProtection", False)),
@@ -160,6 +165,14 @@ def build_cluster(document: YamlDocument, merged: Mapping[str, Any]) -> DesiredC
         aws_extra=tuple(sorted(spec.get("aws", {}).items())),
         source=SourceLocation(document.file, document.start_line),
     )
+
+
+def with_default_region(ref: SecretRef, region: str) -> SecretRef:
+    """``ref`` with ``region`` added when it is read from AWS and names no region of its own
+    (the schema's promise: unset means the cluster's region); any other ``ref`` as it is."""
+    if ref.kind not in AWS_SECRET_KINDS or any(key == "region" for key, _ in ref.params):
+        return ref
+    return replace(ref, params=tuple(sorted((*ref.params, ("region", region)))))
 
 
 def _instance_spec(item: str | Mapping[str, Any]) -> InstanceSpec:

@@ -9,17 +9,25 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import rules
-from reconciler.errors import Finding, ValidationError
+from reconciler.errors import ConfigError, Finding, ValidationError
 from reconciler.schema import SETTINGS_SCHEMA, validate_document
 from reconciler.settings import SETTINGS_FILE, Settings
+from reconciler.validate import combine_findings
 from reconciler.yamlsafe import YamlDocument, parse_documents
 
 
-def load_settings(repo_root: Path, file: str = SETTINGS_FILE) -> Settings:
-    """The settings in ``repo_root/file``; the defaults when the file does not exist.
-    Raises ``ValidationError`` with every finding when the file is not valid."""
+def load_settings(repo_root: Path, file: str = SETTINGS_FILE, *,
+                  required: bool = False) -> Settings:
+    """The settings in ``repo_root/file``; the defaults when the file does not exist, unless
+    ``required`` (the user named the file: a missing one is a mistake, not a choice).
+    Raises ``ConfigError`` for a required file that is missing, ``ValidationError`` with every
+    finding when the file is not valid."""
     path = repo_root / file
     if not path.is_file():
+        if required:
+            raise ConfigError(f"settings file {file} does not exist (looked in {repo_root})",
+                              hint="check --settings: it names a file relative to the "
+                                   "repository root")
         return Settings(file=file)
     settings, findings = parse_settings(path.read_bytes(), file)
     if settings is None:
@@ -38,7 +46,7 @@ def parse_settings(data: bytes,
     document = documents[0] if documents else YamlDocument({}, file, 1)
     # A value the YAML layer already refused (a bare `yes`) is not reported again.
     hazard_places = {(f.line, f.col) for f in findings}
-    problems = validate_document(document, SETTINGS_SCHEMA) or _check(document)
+    problems = combine_findings(validate_document(document, SETTINGS_SCHEMA), _check(document))
     findings += [f for f in problems if (f.line, f.col) not in hazard_places]
     if findings:
         return None, sorted(findings, key=lambda f: (f.line, f.col))
@@ -46,16 +54,21 @@ def parse_settings(data: bytes,
 
 
 def _check(document: YamlDocument) -> list[Finding]:
-    """What the schema cannot say: a clusters folder inside the repository, a real region."""
-    data: dict[str, Any] = document.value
+    """What the schema cannot say: a clusters folder inside the repository, a real region.
+    Runs beside the schema, so a value of the wrong type is left to it."""
+    data = _mapping(document.value)
     findings = []
-    clusters_dir = data.get("clustersDir", "")
-    normal = posixpath.normpath(clusters_dir) if clusters_dir else ""
+    clusters_dir = data.get("clustersDir")
+    normal = posixpath.normpath(clusters_dir) if isinstance(clusters_dir, str) else ""
     if normal.startswith(("/", "..")):
         findings.append(document.finding(("clustersDir",), f"clustersDir {clusters_dir!r} must "
                                                            "be a folder inside the repository"))
-    region = data.get("state", {}).get("region")
-    problem = rules.check_region(region) if region else None
+    region = _mapping(data.get("state")).get("region")
+    problem = rules.check_region(region) if isinstance(region, str) and region else None
     if problem:
         findings.append(document.finding(("state", "region"), problem))
     return findings
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -1,9 +1,11 @@
-"""Semantic checks on cluster documents, after the schema has passed.
+"""Semantic checks on cluster documents, run alongside the schema.
 
 The schema says what shape a document has; these checks say whether Grid would take it:
 the name rule, a region and not a zone, an IAM role ARN, amd64 instance types only, no
 instance type twice, secret references in their reference form, names unique across the
 repository, and (after defaults are merged) that every required field is set somewhere.
+They run on documents the schema may have refused, so each looks at a value only when it
+has the type the check needs; ``combine_findings`` keeps one finding per problem.
 Each check takes values and returns findings; nothing here reads files or raises.
 """
 
@@ -15,7 +17,7 @@ from typing import Any
 from reconciler import rules
 from reconciler.errors import Finding
 from reconciler.secrets import parse_secret_ref
-from reconciler.yamlsafe import PathPart, YamlDocument
+from reconciler.yamlsafe import PathPart, YamlDocument, parse_path
 
 KIND_CLUSTER = "GridCluster"
 KIND_DEFAULTS = "GridClusterDefaults"
@@ -28,24 +30,51 @@ NODE_INSTANCE_TYPE_FIELDS = ("managementNodeInstanceType", "builderNodeInstanceT
                              "tensorboardNodeInstanceType")
 
 
+def combine_findings(schema: Sequence[Finding], semantic: Sequence[Finding]) -> list[Finding]:
+    """The schema's findings and the semantic ones that say something new.
+
+    A semantic finding is dropped when the schema already reported the value it is about, or
+    something inside it (an empty region is "must not be empty", not also "not an AWS region";
+    a secret reference missing its name is reported once, where the name belongs): the schema's
+    message names the field and the expected shape, which is the clearer of the two.
+    """
+    reported = [parse_path(f.path) for f in schema]
+
+    def _seen(finding: Finding) -> bool:
+        own = parse_path(finding.path)
+        return any(path[:len(own)] == own for path in reported)
+
+    return [*schema, *(f for f in semantic if not _seen(f))]
+
+
 def check_document(document: YamlDocument) -> list[Finding]:
-    """Findings for one schema-valid GridCluster or GridClusterDefaults document."""
-    value: Mapping[str, Any] = document.value
-    findings = _check_metadata(document, value.get("kind"), value.get("metadata", {}))
-    spec: Mapping[str, Any] = value.get("spec", {})
+    """Findings for one GridCluster or GridClusterDefaults document, valid or not: a field of
+    the wrong type is left to the schema."""
+    value = document.value
+    if not isinstance(value, dict):
+        return []
+    findings = _check_metadata(document, value.get("kind"), _mapping(value.get("metadata")))
+    spec = _mapping(value.get("spec"))
     for field, check in (("region", rules.check_region), ("roleArn", rules.check_role_arn)):
-        if field in spec:
+        if isinstance(spec.get(field), str):
             findings += _at(document, ("spec", field), check(spec[field]))
     if "externalId" in spec:
         problem = parse_secret_ref(spec["externalId"])
         if isinstance(problem, str):
             findings += _at(document, ("spec", "externalId"), problem)
-    findings += _check_instance_types(document, spec.get("instanceTypes", []))
-    aws: Mapping[str, Any] = spec.get("aws", {})
+    items = spec.get("instanceTypes")
+    if isinstance(items, list):
+        findings += _check_instance_types(document, items)
+    aws = _mapping(spec.get("aws"))
     for field in NODE_INSTANCE_TYPE_FIELDS:
-        if field in aws:
+        if isinstance(aws.get(field), str):
             findings += _at(document, ("spec", "aws", field), rules.check_instance_type(aws[field]))
     return findings
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (the schema reports the wrong type)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _check_metadata(document: YamlDocument, kind: Any,
@@ -63,7 +92,9 @@ def _check_instance_types(document: YamlDocument, items: Sequence[Any]) -> list[
     findings: list[Finding] = []
     first_index: dict[str, int] = {}
     for index, item in enumerate(items):
-        name = item if isinstance(item, str) else item["name"]
+        name = item if isinstance(item, str) else _mapping(item).get("name")
+        if not isinstance(name, str):
+            continue
         path: tuple[PathPart, ...] = ("spec", "instanceTypes", index)
         if name in first_index:
             line, _ = document.position(("spec", "instanceTypes", first_index[name]))
@@ -89,8 +120,7 @@ def check_unique_names(clusters: Iterable[YamlDocument]) -> list[Finding]:
     each naming the other places."""
     places: dict[str, list[YamlDocument]] = {}
     for document in clusters:
-        metadata = document.value.get("metadata")
-        name = metadata.get("name") if isinstance(metadata, dict) else None
+        name = _mapping(_mapping(document.value).get("metadata")).get("name")
         if isinstance(name, str):
             places.setdefault(name, []).append(document)
     findings = []

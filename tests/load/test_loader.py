@@ -110,6 +110,48 @@ def test_merge_defaults(layers: list[dict[str, object]], cluster: dict[str, obje
     assert merge_defaults(cluster, layers)["spec"] == expected
 
 
+@pytest.mark.parametrize(("reference", "expected"), [
+    ("{fromSsm: /grid/external-id}",
+     SecretRef("fromSsm", (("name", "/grid/external-id"), ("region", "eu-west-1")))),
+    ("{fromSecretsManager: {secretId: grid/byoc, key: externalId}}",
+     SecretRef("fromSecretsManager", (("key", "externalId"), ("region", "eu-west-1"),
+                                      ("secretId", "grid/byoc")))),
+    ("{fromSsm: {name: /grid/external-id, region: us-west-2}}",
+     SecretRef("fromSsm", (("name", "/grid/external-id"), ("region", "us-west-2")))),
+    ("{fromEnv: GRID_EXTERNAL_ID}", SecretRef("fromEnv", (("name", "GRID_EXTERNAL_ID"),))),
+    ("{fromTerraformOutput: {file: tf.json, output: external_id}}",
+     SecretRef("fromTerraformOutput", (("file", "tf.json"), ("output", "external_id")))),
+], ids=["ssm-takes-the-cluster-region", "secrets-manager-takes-the-cluster-region",
+        "explicit-region-is-kept", "from-env-untouched", "terraform-output-untouched"])
+def test_aws_secret_without_a_region_uses_the_cluster_region(write: Write, load: Load,
+                                                             reference: str,
+                                                             expected: SecretRef) -> None:
+    write("clusters/_defaults.yaml", DEFAULTS.replace("us-east-1", "eu-west-1"))
+    write("clusters/a.yaml", CLUSTER.format(name="a").replace("  region: us-east-1\n", "")
+          .replace("{fromEnv: GRID_EXTERNAL_ID}", reference))
+
+    clusters, findings = load()
+
+    assert findings == []
+    assert clusters["a"].external_id == expected
+
+
+def test_aws_secret_in_defaults_takes_the_region_of_each_cluster(write: Write,
+                                                                  load: Load) -> None:
+    write("clusters/_defaults.yaml", DEFAULTS.replace("{fromEnv: GRID_EXTERNAL_ID_RESEARCH}",
+                                                      "{fromSsm: /grid/external-id}"))
+    write("clusters/a.yaml", CLUSTER.format(name="a").replace(
+        "  externalId: {fromEnv: GRID_EXTERNAL_ID}\n", ""))
+    write("clusters/b.yaml", CLUSTER.format(name="b").replace("us-east-1", "ap-south-1").replace(
+        "  externalId: {fromEnv: GRID_EXTERNAL_ID}\n", ""))
+
+    clusters, findings = load()
+
+    assert findings == []
+    assert [dict(clusters[n].external_id.params)["region"] for n in ("a", "b")] == [
+        "us-east-1", "ap-south-1"]
+
+
 def test_two_defaults_documents_in_one_folder_are_both_reported(write: Write,
                                                                  load: Load) -> None:
     write("clusters/a.yaml", DEFAULTS)
@@ -230,6 +272,93 @@ def test_a_yaml_hazard_is_not_reported_again_by_the_schema(write: Write, load: L
 
     assert findings == ["clusters/a.yaml:10:23: 'no' is a YAML 1.1 boolean: write \"no\" "
                         "(quoted) for the string, or true/false for a boolean"]
+
+
+def test_schema_finding_does_not_hide_the_semantic_ones(write: Write, load: Load) -> None:
+    write("clusters/a.yaml", """\
+        apiVersion: gridops/v1
+        kind: GridCluster
+        metadata:
+          name: Bad_Name
+        spec:
+          regoin: us-east-1
+          region: us-east-1a
+          roleArn: arn:aws:iam::123456789012:role/grid-byoc
+          externalId: {fromEnv: GRID_EXTERNAL_ID}
+          instanceTypes: [t4g.large]
+        """)
+
+    clusters, findings = load()
+
+    assert clusters == {}
+    assert findings == [
+        "clusters/a.yaml:4:9: cluster name 'Bad_Name' contains '_': use '-' instead",
+        "clusters/a.yaml:6:3: spec: unknown field 'regoin'; did you mean 'region'?",
+        "clusters/a.yaml:7:11: 'us-east-1a' is an availability zone, not a region: "
+        "use 'us-east-1' (clusters use zone a)",
+        "clusters/a.yaml:10:19: instance type 't4g.large' is arm64 (Graviton); Grid supports "
+        "only amd64 (x86_64) instance types",
+    ]
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("region: us-east-1", 'region: ""', ["6:11: spec.region: must not be empty"]),
+    ("{fromEnv: GRID_EXTERNAL_ID}", "{fromSsm: {region: us-east-1}}",
+     ["8:16: spec.externalId.fromSsm: missing required field 'name'"]),
+    ("{fromEnv: GRID_EXTERNAL_ID}", "plain-secret",
+     ["8:15: spec.externalId: a secret must be a reference, never a plain string: write "
+      "`externalId: {fromEnv: GRID_EXTERNAL_ID}` (or fromSsm, fromSecretsManager, "
+      "fromTerraformOutput)"]),
+    ("[t3.large]", '[t3.large, ""]', ["9:29: spec.instanceTypes[1]: must not be empty"]),
+], ids=["empty-region", "secret-missing-name", "plain-string-secret", "empty-instance-type"])
+def test_a_problem_seen_by_schema_and_semantic_check_is_reported_once(
+        write: Write, load: Load, old: str, new: str, expected: list[str]) -> None:
+    write("clusters/a.yaml", CLUSTER.format(name="a").replace(old, new))
+
+    _, findings = load()
+
+    assert findings == [f"clusters/a.yaml:{e}" for e in expected]
+
+
+@pytest.mark.parametrize(("old", "new", "places", "message"), [
+    ("spec:\n", "spec: [a, b]\nnotSpec:\n", ["5:1", "6:1"],
+     "spec: expected a mapping, got a list"),
+    ("[t3.large]", "t3.large", ["9:18"], "spec.instanceTypes: expected a list, got a string"),
+    ("[t3.large]", "[7, {name: 8}, {size: 1}, [t3.large]]",
+     ["9:19", "9:29", "9:33", "9:34", "9:44"], "spec.instanceTypes[0]: expected a string or"),
+    ("metadata:\n  name: a", "metadata: [a]", ["3:1"], "metadata: expected a mapping"),
+    ("name: a", "name: {first: a}", ["4:3"], "metadata.name: expected a string"),
+    ("region: us-east-1", "region: [us-east-1]", ["6:3"], "spec.region: expected a string"),
+    ("region: us-east-1", "region: 1", ["6:11"], "spec.region: expected a string"),
+    ("role/grid-byoc", "role/grid-byoc\n  aws: [x]", ["8:3"], "spec.aws: expected a mapping"),
+    ("role/grid-byoc", "role/grid-byoc\n  aws: {builderNodeInstanceType: 3}", ["8:34"],
+     "spec.aws.builderNodeInstanceType: expected a string"),
+    ("{fromEnv: GRID_EXTERNAL_ID}", "[{fromEnv: X}]", ["8:3"],
+     "spec.externalId: a secret reference has exactly one of"),
+], ids=["spec-is-a-list", "instance-types-is-a-string", "instance-type-items-of-odd-shapes",
+        "metadata-is-a-list", "name-is-a-mapping", "region-is-a-list", "region-is-a-number",
+        "aws-is-a-list", "node-type-is-a-number", "secret-is-a-list"])
+def test_wrong_shape_is_a_finding_not_a_crash(write: Write, load: Load, old: str, new: str,
+                                              places: list[str], message: str) -> None:
+    text = CLUSTER.format(name="a")
+    assert old in text
+    write("clusters/a.yaml", text.replace(old, new, 1))
+
+    clusters, findings = load()
+
+    assert clusters == {}
+    assert [f.split(": ")[0] for f in findings] == [f"clusters/a.yaml:{p}" for p in places]
+    assert findings[0].startswith(f"clusters/a.yaml:{places[0]}: {message}"), findings
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n", "42\n"],
+                         ids=["list", "string", "number"])
+def test_document_that_is_not_a_mapping_is_a_finding_not_a_crash(text: str) -> None:
+    clusters, findings = load_desired({"clusters/a.yaml": text.encode()})
+
+    assert clusters == {}
+    assert [(f.line, f.col, f.message.split(",")[0]) for f in findings] == [
+        (1, 1, "expected a mapping")]
 
 
 def test_load_desired_is_pure_over_bytes() -> None:
