@@ -39,14 +39,16 @@ def head_sha(repo_root: Path) -> str | None:
         return None
 
 
-def uncommitted_files(repo_root: Path, folder: str) -> tuple[str, ...]:
-    """Files under ``folder`` that differ from HEAD: modified, staged, deleted or untracked."""
+def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
+    """YAML files under ``paths`` that differ from HEAD: modified, staged, deleted, untracked,
+    or present but ignored by git (which would otherwise be read without being committed)."""
     repo = _open(repo_root)
     try:
-        out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all", "--", folder)
+        out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all",
+                              "--ignored=matching", "--", *paths)
     except GitCommandError as e:
         raise GitError(f"git status failed: {e.stderr.strip()}") from e
-    paths: list[str] = []
+    found: list[str] = []
     entries = iter(out.split("\0"))
     for entry in entries:
         if not entry:
@@ -54,8 +56,9 @@ def uncommitted_files(repo_root: Path, folder: str) -> tuple[str, ...]:
         status, path = entry[:2], entry[3:]
         if "R" in status or "C" in status:
             next(entries, None)  # the rename source follows as its own entry
-        paths.append(path)
-    return tuple(sorted(paths))
+        if path.endswith(_YAML_SUFFIXES):
+            found.append(path)
+    return tuple(sorted(found))
 
 
 def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:

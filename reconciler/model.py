@@ -121,6 +121,8 @@ class DesiredState:
     git_sha: str | None = None
     #: Files under the clusters folder that differ from HEAD (plan notes them; apply refuses).
     uncommitted: tuple[str, ...] = ()
+    #: sha256 of the settings file and the cluster files read (see ``Plan.desired_digest``).
+    digest: str = ""
 
 
 # --- live state -------------------------------------------------------------------------------
@@ -157,6 +159,10 @@ class LiveCluster:
             self.desired_state != PHASE_DELETED
 
 
+#: The state file's format; a state written in another is refused, never guessed at.
+STATE_FORMAT_VERSION = 1
+
+
 class Ownership(StrEnum):
     CREATED = "created"
     IMPORTED = "imported"
@@ -190,12 +196,24 @@ class InventoryEntry:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> InventoryEntry:
+        """Strict: wrong types raise ``TypeError``; a missing ``deletionProtection`` reads as
+        protected, the safe side."""
+        name = data["name"]
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"inventory entry name {name!r} is not a cluster name")
+        for key in ("deletionProtection", "pendingDelete"):
+            if not isinstance(data.get(key, False), bool):
+                raise TypeError(f"inventory entry {name}: {key} must be true or false")
+        leftovers = data.get("leftovers", [])
+        if not isinstance(leftovers, list) or not all(isinstance(x, str) for x in leftovers):
+            raise TypeError(f"inventory entry {name}: leftovers must be a list of strings")
+        sha = data.get("appliedSha")
         return cls(
-            name=str(data["name"]), ownership=Ownership(data.get("ownership", "created")),
-            deletion_protection=bool(data.get("deletionProtection", False)),
+            name=name, ownership=Ownership(data.get("ownership", "created")),
+            deletion_protection=data.get("deletionProtection", True),
             region=str(data.get("region", "")), role_arn=str(data.get("roleArn", "")),
-            applied_sha=data.get("appliedSha"), pending_delete=bool(data.get("pendingDelete")),
-            leftovers=tuple(str(x) for x in data.get("leftovers", ())),
+            applied_sha=sha if isinstance(sha, str) else None,
+            pending_delete=data.get("pendingDelete", False), leftovers=tuple(leftovers),
         )
 
 
@@ -207,13 +225,27 @@ class State:
     serial: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": 1, "serial": self.serial,
+        return {"version": STATE_FORMAT_VERSION, "serial": self.serial,
                 "inventory": [e.to_json() for _, e in sorted(self.inventory.items())]}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> State:
-        entries = [InventoryEntry.from_json(e) for e in data.get("inventory", [])]
-        return cls(inventory={e.name: e for e in entries}, serial=int(data.get("serial", 0)))
+        """Strict: an unknown format version or a malformed entry raises ``ValueError`` or
+        ``TypeError`` (the backends turn them into a StateError naming where it lives)."""
+        version = data.get("version", STATE_FORMAT_VERSION)
+        if version != STATE_FORMAT_VERSION:
+            raise ValueError(f"state format {version!r} is not the one this gridops reads "
+                             f"({STATE_FORMAT_VERSION}); upgrade gridops")
+        items = data.get("inventory", [])
+        if not isinstance(items, list) or not all(isinstance(e, Mapping) for e in items):
+            raise TypeError("inventory must be a list of objects")
+        entries = [InventoryEntry.from_json(e) for e in items]
+        if len({e.name for e in entries}) != len(entries):
+            raise ValueError("inventory lists a cluster twice")
+        serial = data.get("serial", 0)
+        if not isinstance(serial, int) or isinstance(serial, bool) or serial < 0:
+            raise TypeError("serial must be a whole number >= 0")
+        return cls(inventory={e.name: e for e in entries}, serial=serial)
 
     @classmethod
     def empty(cls) -> State:

@@ -35,6 +35,12 @@ class Action(StrEnum):
     def changes_grid(self) -> bool:
         return self in (Action.CREATE, Action.UPDATE, Action.DELETE)
 
+    @property
+    def is_drift(self) -> bool:
+        """Live differs from git: a change to make, a FAILED cluster, or one that is blocked
+        until a person acts. WAIT (a create or delete under way) and NOOP are not drift."""
+        return self.changes_grid or self in (Action.FAILED, Action.BLOCKED)
+
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -115,6 +121,8 @@ class Plan:
     ``git_sha``: the commit the desired state was read at (None outside git).
     ``live_fingerprint``: sha256 of the managed view of every live BYOC cluster (secrets
     excluded); apply of a saved plan refuses when it no longer matches.
+    ``desired_digest``: sha256 of the settings file and every cluster file the plan was made
+    from; apply of a saved plan refuses when the committed files differ (uncommitted edits).
     ``unmanaged``: live BYOC clusters that gridops does not own and will not touch.
     ``warnings``: notes for the reader (uncommitted files, preflight warnings, ...).
     """
@@ -123,6 +131,7 @@ class Plan:
     created_at: str
     git_sha: str | None
     live_fingerprint: str
+    desired_digest: str = ""
     unmanaged: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     settings_file: str = "gridops.yaml"
@@ -133,12 +142,19 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
+        """Something to send to Grid (``plan --detailed-exitcode`` exits 2)."""
         return any(c.action.changes_grid for c in self.changes)
+
+    @property
+    def has_drift(self) -> bool:
+        """Live differs from git in any way (``gridops drift`` exits 2, the drift issue)."""
+        return any(c.action.is_drift for c in self.changes)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "formatVersion": self.format_version, "createdAt": self.created_at,
             "gitSha": self.git_sha, "liveFingerprint": self.live_fingerprint,
+            "desiredDigest": self.desired_digest,
             "settingsFile": self.settings_file,
             "changes": [c.to_json() for c in self.changes],
             "unmanaged": list(self.unmanaged), "warnings": list(self.warnings),
@@ -158,6 +174,7 @@ class Plan:
             changes=tuple(Change.from_json(c) for c in data["changes"]),
             created_at=str(data["createdAt"]), git_sha=data.get("gitSha"),
             live_fingerprint=str(data["liveFingerprint"]),
+            desired_digest=str(data.get("desiredDigest", "")),
             unmanaged=tuple(data.get("unmanaged", [])), warnings=tuple(data.get("warnings", [])),
             settings_file=str(data.get("settingsFile", "gridops.yaml")),
         )
@@ -166,10 +183,12 @@ class Plan:
     def loads(cls, text: str, *, source: str = "plan file") -> Plan:
         try:
             data = json.loads(text)
+            if not isinstance(data, dict):
+                raise TypeError("the file does not hold a JSON object")
             return cls.from_json(data)
         except ConfigError:
             raise
-        except (ValueError, KeyError, TypeError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise ConfigError(f"{source} is not a gridops plan: {e}",
                               hint="make a new plan with `gridops plan --out FILE`") from e
 

@@ -40,9 +40,11 @@ def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, 
     """What to do to each cluster. ``resolve_secret`` gives a desired cluster's externalId
     (or None when it is not available; then that field is not compared)."""
     byoc = {c.name: c for c in live if c.is_byoc and c.phase != PHASE_DELETED}
+    others = {c.name: c for c in live if not c.is_byoc and c.phase != PHASE_DELETED}
     inventory = state.inventory
     warnings: list[str] = []
-    changes = [_plan_desired(c, byoc.get(name), inventory.get(name), resolve_secret, warnings)
+    changes = [_held_by_other(c, others[name]) if name in others else
+               _plan_desired(c, byoc.get(name), inventory.get(name), resolve_secret, warnings)
                for name, c in desired.clusters.items()]
     stale = sorted(set(inventory) - set(desired.clusters))
     if prune:
@@ -53,7 +55,15 @@ def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, 
     unmanaged = sorted(set(byoc) - set(desired.clusters) - set(inventory))
     return Plan(changes=tuple(sorted(changes, key=lambda c: c.name)), created_at=now,
                 git_sha=desired.git_sha, live_fingerprint=wire.live_fingerprint(live),
+                desired_digest=desired.digest,
                 unmanaged=tuple(unmanaged), warnings=tuple(warnings))
+
+
+def _held_by_other(c: DesiredCluster, live: LiveCluster) -> Change:
+    """A document named like a GLOBAL or LEGACY cluster: never created, never touched."""
+    kind = live.cluster_type.removeprefix("CLUSTER_TYPE_")
+    return _desired_change(c, Action.BLOCKED, f"the name is held by a {kind} cluster, which "
+                           "gridops never manages: choose another name")
 
 
 def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryEntry | None,

@@ -56,8 +56,12 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
         lines += [f"  {name}" for name in plan.unmanaged]
     if plan.warnings:
         lines += ["", "Warnings:"] + [f"  {w}" for w in plan.warnings]
-    if not plan.has_changes:
+    if not plan.has_drift:
         lines += ["", "No changes. Live clusters match git."]
+    elif not plan.has_changes:
+        attention = sum(1 for c in plan.changes if c.action.is_drift)
+        lines += ["", f"No changes to apply, but {attention} cluster(s) need attention "
+                      "(see above)."]
     lines += ["", summary_line(plan)]
     return "\n".join(lines).lstrip("\n") + "\n"
 

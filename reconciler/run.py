@@ -4,6 +4,7 @@ Nothing here parses options or prints."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -11,13 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reconciler import gitsource, guards, loader, planner, settings_loader, wire
+from reconciler import gitsource, guards, loader, planner, settings_loader
 from reconciler.apply import Inventory, apply_plan, update_inventory
 from reconciler.errors import (
     ConfigError,
     Finding,
     GridopsError,
-    PlanRefused,
     SecretError,
     StalePlan,
     ValidationError,
@@ -53,9 +53,7 @@ def collect_findings(root: Path, settings: Settings, path: str | None = None) ->
         dict[str, DesiredCluster], list[Finding]]:
     """Read and validate every cluster document; with ``path``, report only what lies under it
     (defaults documents in parent folders still apply, so the whole folder is read)."""
-    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir)
-    clusters, findings = loader.load_desired(files)
-    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
+    _, clusters, found = _read_desired(root, settings)
     if path and path not in (".", ""):
         prefix = path.rstrip("/")
         found = [f for f in found if f.file == prefix or f.file.startswith(prefix + "/")]
@@ -64,18 +62,37 @@ def collect_findings(root: Path, settings: Settings, path: str | None = None) ->
     return clusters, found
 
 
-def load_workspace(root: Path, settings_file: str) -> Workspace:
+def _read_desired(root: Path, settings: Settings) -> tuple[
+        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
+    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir)
+    clusters, findings = loader.load_desired(files)
+    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
+    return files, clusters, found
+
+
+def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False
+                   ) -> Workspace:
     """Settings + desired state at the working tree; any error finding stops everything."""
-    settings = settings_loader.load_settings(root, settings_file)
-    clusters, findings = collect_findings(root, settings)
+    settings = settings_loader.load_settings(root, settings_file, required=settings_required)
+    files, clusters, findings = _read_desired(root, settings)
     if any(f.severity == "error" for f in findings):
         raise ValidationError(findings)
     in_git = gitsource.find_repo_root(root) is not None
     sha = gitsource.head_sha(root) if in_git else None
-    dirty = gitsource.uncommitted_files(root, settings.clusters_dir) if in_git else ()
-    desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty)
+    dirty = gitsource.uncommitted_files(root, settings.clusters_dir, settings_file) \
+        if in_git else ()
+    desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty,
+                           digest=_digest(root / settings_file, files))
     return Workspace(root=root, settings=settings, desired=desired,
                      warnings=tuple(f for f in findings if f.severity != "error"))
+
+
+def _digest(settings_path: Path, files: Mapping[str, bytes]) -> str:
+    """What the desired state was made from: the settings file and every cluster file."""
+    digest = hashlib.sha256(settings_path.read_bytes() if settings_path.is_file() else b"")
+    for name, data in sorted(files.items()):
+        digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
 
 
 def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster], str | None]:
@@ -96,61 +113,97 @@ def _require_secrets(plan: Plan, resolver: SecretResolver) -> None:
             try:
                 resolver.resolve(ref, cluster=change.name)
             except SecretError as e:
-                problems.append(e.message)
+                problems.append(e.message + (f" ({e.hint})" if e.hint else ""))
     if problems:
         raise SecretError("; ".join(problems),
-                          hint="set the missing secrets, then plan again")
+                          hint="make the secrets above resolvable, then plan again")
 
 
 def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
                    resolver: SecretResolver, *, allow_empty: bool = False,
-                   extra_warnings: Sequence[str] = ()) -> tuple[Plan, list[LiveCluster]]:
-    """One list call, one state read, one pure plan; guards applied."""
+                   guarded: bool = True) -> tuple[Plan, list[LiveCluster]]:
+    """One list call, one state read, one pure plan. ``guarded``: the safety guards refuse a
+    plan that would delete too much (plan and apply; read-only reports only show it)."""
     live = grid.list_clusters()
     state = backend.read().state
     plan = planner.make_plan(ws.desired, live, state, resolve_secret=_secret_for_diff(resolver),
                              prune=ws.settings.prune, now=now_iso())
     _require_secrets(plan, resolver)
-    notes = [*plan.warnings, *extra_warnings]
+    notes = list(plan.warnings)
     if ws.desired.uncommitted:
         notes.append("uncommitted changes in " + ", ".join(ws.desired.uncommitted)
                      + ": this plan shows the working tree; apply uses only what is committed")
     notes.extend(f.format() for f in ws.warnings)
     plan = replace(plan, warnings=tuple(notes), settings_file=ws.settings.file)
-    guards.check_guards(plan, max_deletes=ws.settings.max_deletes,
-                        desired_count=len(ws.desired.clusters),
-                        inventory_count=len(state.inventory), allow_empty=allow_empty)
+    if guarded:
+        guards.check_guards(plan, max_deletes=ws.settings.max_deletes,
+                            desired_count=len(ws.desired.clusters),
+                            inventory_count=len(state.inventory), allow_empty=allow_empty)
     return plan, live
 
 
-def check_not_stale(plan: Plan, *, git_sha: str | None, live: Sequence[LiveCluster]) -> None:
-    """A saved plan is carried out only against the git commit and live state it saw."""
-    if plan.git_sha != git_sha:
-        raise StalePlan(f"the plan was made at commit {_short(plan.git_sha)} but the repository "
-                        f"is now at {_short(git_sha)}",
-                        hint="make a new plan with `gridops plan --out`")
-    if plan.live_fingerprint != wire.live_fingerprint(live):
+def check_not_stale(saved: Plan, fresh: Plan) -> None:
+    """A saved plan is carried out only when it is exactly what gridops would plan now: the
+    same commit, the same committed files, the same live state, the same changes."""
+    if saved.git_sha != fresh.git_sha:
+        raise StalePlan(f"the plan was made at commit {_short(saved.git_sha)} but the repository "
+                        f"is now at {_short(fresh.git_sha)}", hint=_REPLAN)
+    if saved.desired_digest != fresh.desired_digest:
+        raise StalePlan("the plan was made from files that are not what is committed "
+                        "(uncommitted or ignored changes, or another settings file)",
+                        hint="commit the change, then " + _REPLAN)
+    if saved.live_fingerprint != fresh.live_fingerprint:
         raise StalePlan("the live clusters in Grid changed since the plan was made",
-                        hint="make a new plan with `gridops plan --out` and review it again")
+                        hint=_REPLAN + " and review it again")
+    if saved.changes != fresh.changes or saved.unmanaged != fresh.unmanaged:
+        raise StalePlan("the plan file does not match what gridops plans now (the file was "
+                        "edited, or the inventory changed)", hint=_REPLAN)
+
+
+_REPLAN = "make a new plan with `gridops plan --out`"
 
 
 def _short(sha: str | None) -> str:
     return sha[:12] if sha else "(no commit)"
 
 
-def refuse_uncommitted(ws: Workspace) -> None:
+def require_committed(ws: Workspace) -> None:
+    """What is applied is what is in git: a commit, and nothing uncommitted or ignored."""
+    if ws.desired.git_sha is None:
+        raise ConfigError(f"{ws.root} is not a git repository with a commit",
+                          hint="apply works on committed documents: commit them first")
     if ws.desired.uncommitted:
         raise ConfigError(
-            "cluster files have uncommitted changes: " + ", ".join(ws.desired.uncommitted),
-            hint="commit them (what is applied is what is in git), or stash them")
+            "uncommitted or ignored changes: " + ", ".join(ws.desired.uncommitted),
+            hint="commit them (what is applied is what is in git), or stash them; "
+                 "an ignored file under the clusters folder must be removed")
 
 
-def run_apply(plan: Plan, grid: GridAPI, backend: StateBackend, resolver: SecretResolver, *,
-              lock: LockInfo, force_delete: bool, lock_wait: float = 0,
-              on_event: Callable[..., None] | None = None) -> ApplyResult:
-    with backend.lock(lock, wait_seconds=lock_wait):
-        return apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
-                          git_sha=plan.git_sha, on_event=on_event)
+def plan_for_apply(ws: Workspace, grid: GridAPI, backend: StateBackend,
+                   resolver: SecretResolver, *, saved: Plan | None = None,
+                   allow_empty: bool = False) -> Plan:
+    """The plan apply carries out: a fresh one, or ``saved`` once it is shown to be exactly
+    what gridops plans now (so an edited or stale file can never do more)."""
+    require_committed(ws)
+    fresh, _ = make_live_plan(ws, grid, backend, resolver, allow_empty=allow_empty)
+    if saved is None:
+        return fresh
+    check_not_stale(saved, fresh)
+    return saved
+
+
+def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
+                  resolver: SecretResolver, *, force_delete: bool,
+                  find_leftovers: LeftoverFinder | None) -> tuple[ApplyResult, list[str]]:
+    """Carry out ``plan`` (the caller holds the lock), then sweep what finished deletes left
+    behind when ``find_leftovers`` is given. Returns the result and notes for the reader."""
+    before = backend.read().state
+    result = apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
+                        git_sha=plan.git_sha)
+    if find_leftovers is None:
+        return result, []
+    return result, record_leftovers(backend, sweep_targets(before, plan, result),
+                                    find_leftovers)
 
 
 def import_cluster(name: str, ws: Workspace, grid: GridAPI, backend: StateBackend, *,
@@ -181,18 +234,10 @@ def import_cluster(name: str, ws: Workspace, grid: GridAPI, backend: StateBacken
     return entry
 
 
-def exit_code_for_plan(plan: Plan) -> int:
-    """``--detailed-exitcode``: 0 no changes, 2 changes (1 is any error)."""
-    return 2 if plan.has_changes else 0
-
-
-def drift_changes(plan: Plan) -> list[str]:
-    return [c.name for c in plan.changes if c.action.changes_grid or c.action is Action.FAILED]
-
-
-def refuse_on_error(errors: Mapping[str, GridopsError]) -> None:
-    if errors:
-        raise PlanRefused("; ".join(f"{k}: {v.message}" for k, v in errors.items()))
+def exit_code_for_plan(plan: Plan, *, drift: bool = False) -> int:
+    """0 nothing, 2 something (changes to make; with ``drift``, anything that differs from git,
+    FAILED and blocked clusters too), 1 is any error."""
+    return 2 if (plan.has_drift if drift else plan.has_changes) else 0
 
 
 #: Finds what a deleted cluster left in its AWS account, as inventory references.

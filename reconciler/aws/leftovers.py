@@ -106,3 +106,11 @@ def tag_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
 def in_delete_order(leftovers: Iterable[Leftover]) -> list[Leftover]:
     rank = {kind: i for i, kind in enumerate(DELETE_ORDER)}
     return sorted(leftovers, key=lambda x: (rank.get(x.kind, len(rank)), x.name, x.id))
+
+
+def without_grid_role(leftovers: Iterable[Leftover], role_arn: str) -> list[Leftover]:
+    """Leave out the role Grid assumes (``roleArn``): it belongs to the account set-up, not to
+    one cluster, even when its name or tags look like the cluster's."""
+    role_name = role_arn.rsplit("/", 1)[-1] if ":role/" in role_arn else ""
+    return [x for x in leftovers
+            if not (x.kind == "iam-role" and role_name and x.id == role_name)]

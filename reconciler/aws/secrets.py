@@ -4,7 +4,8 @@
     externalId: {fromSecretsManager: {secretId: grid/byoc, key: externalId, region: ...}}
     externalId: {fromTerraformOutput: {file: terraform/outputs.json, output: external_id}}
 
-A provider cannot know the cluster's region, so ``region`` defaults to ``AWS_REGION`` or
+The loader gives every ``fromSsm``/``fromSecretsManager`` reference the cluster's region
+when it names none; a reference built elsewhere without one falls back to ``AWS_REGION`` or
 ``AWS_DEFAULT_REGION``. ``fromTerraformOutput`` reads the JSON that ``terraform output -json``
 prints; ``file`` defaults to ``terraform/outputs.json`` and ``output`` to ``external_id``.
 Errors name the parameter, secret, key, file or output, never the value.

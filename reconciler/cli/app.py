@@ -25,6 +25,7 @@ from reconciler.errors import (
 from reconciler.logs import choose_format, configure_logging
 from reconciler.ports import GridAPI, LockInfo, StateBackend
 from reconciler.secrets import Masker, Resolver, env_provider
+from reconciler.settings import SETTINGS_FILE
 
 log = structlog.get_logger("gridops")
 
@@ -40,6 +41,8 @@ class App:
     resolver: Resolver
     masker: Masker
     verbose: int = 0
+    #: True when --settings named the file (then it must exist)
+    settings_given: bool = False
     _echo: Callable[..., None] = field(default=click.echo)
 
     def out(self, text: str = "", *, nl: bool = True) -> None:
@@ -50,7 +53,8 @@ class App:
         self._echo(self.masker.mask(text), err=True)
 
     def workspace(self) -> run.Workspace:
-        return run.load_workspace(self.root, self.settings_file)
+        return run.load_workspace(self.root, self.settings_file,
+                                  settings_required=self.settings_given)
 
     def url(self, ws: run.Workspace) -> str:
         return self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url
@@ -133,18 +137,19 @@ def _report(ctx: click.Context, e: GridopsError) -> None:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
                                            "max_content_width": 100})
 @click.version_option(__version__, prog_name="gridops")
-@click.option("--repo", "repo", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--repo", "repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The GitOps repository (default: the git repository around the current "
                    "folder).")
-@click.option("--settings", "settings_file", default="gridops.yaml", show_default=True,
-              help="The settings file, relative to the repository root.")
+@click.option("--settings", "settings_file", default=None,
+              help="The settings file, relative to the repository root (default: "
+                   "gridops.yaml, optional).")
 @click.option("--grid-url", help="Grid API base URL or sim://PATH (default: GRID_URL, then the "
                                  "settings file).")
 @click.option("--log-format", type=click.Choice(["console", "json"]),
               help="Log format on stderr (default: console, json when CI=true).")
 @click.option("-v", "--verbose", count=True, help="More log detail (-vv for debug).")
 @click.pass_context
-def main(ctx: click.Context, repo: Path | None, settings_file: str, grid_url: str | None,
+def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_url: str | None,
          log_format: str | None, verbose: int) -> None:
     """gridops: Grid BYOC clusters, the GitOps way.
 
@@ -157,8 +162,9 @@ def main(ctx: click.Context, repo: Path | None, settings_file: str, grid_url: st
     masker = Masker(resolver, env)
     configure_logging(fmt=choose_format(log_format, env, sys.stderr), verbose=verbose,
                       masker=masker)
-    ctx.obj = App(root=root, settings_file=settings_file, grid_url=grid_url, env=env,
-                  resolver=resolver, masker=masker, verbose=verbose)
+    ctx.obj = App(root=root, settings_file=settings_file or SETTINGS_FILE, grid_url=grid_url,
+                  env=env, resolver=resolver, masker=masker, verbose=verbose,
+                  settings_given=settings_file is not None)
 
 
 pass_app = click.make_pass_decorator(App)

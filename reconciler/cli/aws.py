@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler import render, run
+from reconciler.aws.leftovers import without_grid_role
 from reconciler.cli.app import App, confirm, main, pass_app
 from reconciler.errors import (
     ConfigError,
@@ -29,7 +30,8 @@ def leftover_finder(app: App) -> run.LeftoverFinder:
 
         if not entry.region:
             raise ConfigError(f"the region of {entry.name} is not recorded")
-        return tuple(x.ref for x in find_leftovers(entry.name, entry.region, _sessions(app)))
+        found = find_leftovers(entry.name, entry.region, _sessions(app))
+        return tuple(x.ref for x in without_grid_role(found, entry.role_arn))
 
     return find
 
@@ -126,7 +128,9 @@ def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool) -> 
                           hint="give it with --region")
     bucket = dict(doc.aws_extra).get("bucketName") if doc else None
     sessions = _sessions(app)
-    found = find_leftovers(name, region, sessions, names=[bucket] if bucket else [])
+    role_arn = (entry.role_arn if entry else "") or (doc.role_arn if doc else "")
+    found = without_grid_role(
+        find_leftovers(name, region, sessions, names=[bucket] if bucket else []), role_arn)
     app.out(render_leftovers(name, found))
     if not delete_ or not found:
         run.remember_leftovers(backend, name, tuple(x.ref for x in found))

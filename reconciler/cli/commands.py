@@ -26,7 +26,7 @@ from reconciler.errors import (
     ValidationError,
 )
 from reconciler.plan import Plan
-from reconciler.ports import GridAPI, StateBackend
+from reconciler.ports import GridAPI
 
 # --- validate ---------------------------------------------------------------------------------
 
@@ -37,7 +37,8 @@ def validate(app: App, path: str | None) -> None:
     """Check the cluster documents (or those under PATH) without contacting Grid."""
     from reconciler import settings_loader
 
-    settings = settings_loader.load_settings(app.root, app.settings_file)
+    settings = settings_loader.load_settings(app.root, app.settings_file,
+                                             required=app.settings_given)
     if path:
         path = _repo_relative(app.root, path)
     clusters, findings = run.collect_findings(app.root, settings, path)
@@ -63,10 +64,16 @@ class _ValidationFailed(GridopsError):
 
 
 def _repo_relative(root: Path, path: str) -> str:
-    p = Path(path)
-    absolute = p if p.is_absolute() else (Path.cwd() / p)
+    """PATH relative to the repository root; a relative PATH is looked up from the current
+    folder, then from the repository root (for --repo)."""
+    given = Path(path)
+    candidates = [given] if given.is_absolute() else [Path.cwd() / given, root / given]
+    found = next((c for c in candidates if c.exists()), None)
+    if found is None:
+        raise ConfigError(f"{path} does not exist",
+                          hint="name a folder or file of cluster documents")
     try:
-        return absolute.resolve().relative_to(root).as_posix()
+        return found.resolve().relative_to(root).as_posix()
     except ValueError as e:
         raise ConfigError(f"{path} is outside the repository {root}") from e
 
@@ -94,6 +101,8 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
          **github: Any) -> None:
     """Show what apply would change in Grid."""
     gh = github_context(app, github) if comment else None
+    if out_file and not out_file.parent.is_dir():
+        raise ConfigError(f"cannot save the plan to {out_file}: its folder does not exist")
     try:
         ws = app.workspace()
         with app.grid(ws) as grid:
@@ -108,12 +117,19 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
     except GridopsError as e:
         publish_plan_comment(app, gh, None, [], error=e)
         raise
-    publish_plan_comment(app, gh, the_plan, list(ws.warnings), ws=ws)
-    if out_file:
-        out_file.write_text(app.masker.mask(the_plan.dumps()) + "\n", encoding="utf-8")
+    if out_file:  # the plan holds no secret values by construction: saved exactly as made
+        _write_plan(out_file, the_plan)
     app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    publish_plan_comment(app, gh, the_plan, list(ws.warnings), ws=ws)
     if detailed_exitcode:
         sys.exit(run.exit_code_for_plan(the_plan))
+
+
+def _write_plan(path: Path, the_plan: Plan) -> None:
+    try:
+        path.write_text(the_plan.dumps() + "\n", encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot save the plan to {path}: {e.strerror}") from e
 
 
 # --- apply ------------------------------------------------------------------------------------
@@ -145,53 +161,42 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
           lock_wait: float, comment: bool, if_self_heal: bool, **github: Any) -> None:
     """Carry out a plan: create, change and delete clusters in Grid."""
     gh = github_context(app, github) if comment else None
+    saved = _read_plan_file(plan_file) if plan_file else None
     ws = app.workspace()
     if if_self_heal and not ws.settings.self_heal:
         app.out("selfHeal is false in the settings: drift is reported, not applied.")
         return
-    run.refuse_uncommitted(ws)
+    run.require_committed(ws)
     backend = app.state(ws)
+    finder = leftover_finder(app) if force_delete or app.aws_checks(ws) else None
     with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=lock_wait):
-        the_plan = _plan_for_apply(app, ws, grid, backend, plan_file, allow_empty)
-        if not plan_file and the_plan.has_changes:
-            confirm(app, auto_approve)
-        from reconciler.apply import apply_plan
-
+        the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
+                                      allow_empty=allow_empty)
+        if saved is None:
+            app.out(render.render_plan_text(the_plan))
+            if the_plan.has_changes:
+                confirm(app, auto_approve)
         # Always carried out: even a plan without Grid changes may update the inventory
         # (deletion protection switched off, a deleted cluster dropped).
-        before = backend.read().state
-        result = apply_plan(the_plan, grid, app.resolver, backend, force_delete=force_delete,
-                            git_sha=the_plan.git_sha)
-        if force_delete or app.aws_checks(ws):
-            for note in run.record_leftovers(backend, run.sweep_targets(before, the_plan, result),
-                                             leftover_finder(app)):
-                app.err(f"warning: {note}")
-        if not the_plan.has_changes:
-            app.out("Nothing to apply.")
-            publish_apply_outcome(app, gh, ws, result, the_plan)
-            return
-        app.out(render.render_apply_text(result))
+        result, notes = run.apply_changes(the_plan, grid, backend, app.resolver,
+                                          force_delete=force_delete, find_leftovers=finder)
+        for note in notes:
+            app.err(f"warning: {note}")
+        app.out(render.render_apply_text(result) if the_plan.has_changes
+                else "Nothing to apply.")
         publish_apply_outcome(app, gh, ws, result, the_plan)
-        if wait_ and not result.failed:
+        if wait_ and the_plan.has_changes and not result.failed:
             _wait(app, grid, the_plan, timeout, interval)
     if result.failed:
         sys.exit(1)
 
 
-def _plan_for_apply(app: App, ws: run.Workspace, grid: GridAPI, backend: StateBackend,
-                    plan_file: Path | None, allow_empty: bool) -> Plan:
-    if plan_file is None:
-        the_plan, _ = run.make_live_plan(ws, grid, backend, app.resolver,
-                                         allow_empty=allow_empty)
-        app.out(render.render_plan_text(the_plan))
-        return the_plan
+def _read_plan_file(path: Path) -> Plan:
     try:
-        text = plan_file.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ConfigError(f"cannot read plan file {plan_file}: {e.strerror}") from e
-    the_plan = Plan.loads(text, source=str(plan_file))
-    run.check_not_stale(the_plan, git_sha=ws.desired.git_sha, live=grid.list_clusters())
-    return the_plan
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read plan file {path}: {e}") from e
+    return Plan.loads(text, source=str(path))
 
 
 def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
@@ -227,10 +232,6 @@ def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: flo
                          hint="see `gridops status`; the next apply picks up from here")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 # --- status, import, drift, force-unlock ------------------------------------------------------
 
 @main.command()
@@ -240,7 +241,7 @@ def status(app: App) -> None:
     ws = app.workspace()
     backend = app.state(ws)
     with app.grid(ws) as grid:
-        the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, allow_empty=True)
+        the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, guarded=False)
     owned = backend.read().state.inventory
     app.out(render.render_status_table(render.status_rows(the_plan, live, owned)))
 
@@ -272,12 +273,11 @@ def drift(app: App, /, as_json: bool, issue: bool, **github: Any) -> None:
     gh = github_context(app, github) if issue else None
     ws = app.workspace()
     with app.grid(ws) as grid:
-        the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
-                                         allow_empty=True)
+        the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver, guarded=False)
     app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
     if gh is not None:
         publish_drift_issue(app, gh, ws, the_plan)
-    sys.exit(run.exit_code_for_plan(the_plan))
+    sys.exit(run.exit_code_for_plan(the_plan, drift=True))
 
 
 @main.command("force-unlock")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from reconciler.github.budget import COMMENT_LIMIT
 from reconciler.github.comment import PlanView, default_full_plan_at, render_plan_document
 from reconciler.github.text import Mask, no_mask
-from reconciler.plan import Action, Change, Plan
+from reconciler.plan import Change, Plan
 
 DRIFT_LABEL = "gridops:drift"
 DRIFT_LABEL_COLOR = "d93f0b"
@@ -22,12 +22,13 @@ def drift_marker(settings_file: str) -> str:
 
 
 def is_drift(change: Change) -> bool:
-    """A change that shows live differs from git (the rule ``gridops drift`` exits 2 on)."""
-    return change.action.changes_grid or change.action is Action.FAILED
+    """A change that shows live differs from git (``Action.is_drift``, the rule
+    ``gridops drift`` exits 2 on)."""
+    return change.action.is_drift
 
 
 def has_drift(plan: Plan) -> bool:
-    return any(is_drift(c) for c in plan.changes)
+    return plan.has_drift
 
 
 def drift_title(plan: Plan, settings_file: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.errors import ConfigError
 from reconciler.sim.phases import Timeline
 
 _SCHEMA = """
@@ -99,17 +100,28 @@ class Transaction:
 
 
 class Store:
-    """The SQLite database at ``path`` (its folder is created when missing)."""
+    """The SQLite database at ``path``. Its folder is created when missing, but only inside
+    a folder that exists (``.gridops/`` in a repository), never a whole made-up path."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise ConfigError(f"the emulator database {path} is a folder",
+                              hint="name a file, e.g. sim://.gridops/sim.db")
+        if not path.parent.parent.is_dir():
+            raise ConfigError(f"the folder of the emulator database {path} does not exist",
+                              hint="create it, or use a path inside the repository")
+        path.parent.mkdir(exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                     timeout=10.0)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        try:
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                         timeout=10.0)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as e:
+            raise ConfigError(f"the emulator database {path} cannot be used: {e}",
+                              hint="name another file, or remove it to start afresh") from e
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:

@@ -195,3 +195,13 @@ def test_an_unreadable_service_is_an_error_not_a_clean_account(
     with stub, pytest.raises(AWSError, match="cannot look for tagged resources") as raised:
         find_leftovers("prod", R, sessions)
     assert "tag:GetResources" in (raised.value.hint or "")
+
+
+def test_the_role_grid_assumes_is_never_a_leftover() -> None:
+    from reconciler.aws.leftovers import without_grid_role
+
+    found = [Leftover("iam-role", "grid-prod", "grid-prod", R),
+             Leftover("iam-role", "grid-prod-node", "grid-prod-node", R),
+             Leftover("ebs-volume", "vol-1", "grid-prod", R)]
+    kept = without_grid_role(found, "arn:aws:iam::123456789012:role/team/grid-prod")
+    assert [x.id for x in kept] == ["grid-prod-node", "vol-1"]

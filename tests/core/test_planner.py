@@ -175,8 +175,10 @@ def test_plan_never_touches_or_lists_global_clusters() -> None:
     glob = live_cluster("grid-cloud-prod", cluster_type=TYPE_GLOBAL)
     assert _plan((), (glob,)).changes == ()
     assert _plan((), (glob,)).unmanaged == ()
-    # a desired cluster with a GLOBAL cluster's name is not matched against it
-    assert _only(_plan((desired_cluster("grid-cloud-prod"),), (glob,))).action is Action.CREATE
+    # a desired cluster with a GLOBAL cluster's name is blocked, never created or changed
+    change = _only(_plan((desired_cluster("grid-cloud-prod"),), (glob,)))
+    assert change.action is Action.BLOCKED and "GLOBAL" in change.reason
+    assert change.spec is None
 
 
 def test_plan_sorts_changes_by_name_and_records_where_it_came_from() -> None:

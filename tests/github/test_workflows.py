@@ -130,3 +130,12 @@ def test_action_is_a_composite_that_installs_from_its_own_path() -> None:
     install = action["runs"]["steps"][1]
     assert install["env"] == {"GRIDOPS_ACTION_PATH": "${{ github.action_path }}"}
     assert '"$GRIDOPS_ACTION_PATH"' in install["run"]
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_secrets_are_given_only_to_the_steps_that_run_gridops(path: Path) -> None:
+    for job in yaml.safe_load(path.read_text())["jobs"].values():
+        assert "secrets." not in str(job.get("env", {})), f"{path.name}: job-level secrets"
+        for step in job["steps"]:
+            if "secrets." in str(step.get("env", {})):
+                assert "gridops" in step.get("run", ""), step.get("name")

@@ -136,3 +136,30 @@ def test_open_state_dispatches_to_the_s3_backend(tmp_path: Path) -> None:
     settings = Settings(state=StateSettings(backend="s3", bucket="b", key="gridops/state.json",
                                             region="us-east-1"))
     assert isinstance(open_state(settings, tmp_path), S3StateBackend)
+
+
+@pytest.mark.parametrize("text", [
+    '{"version": 2, "serial": 1, "inventory": []}',
+    '{"version": 1, "serial": 1, "inventory": [{"name": 5}]}',
+    '{"version": 1, "serial": 1, "inventory": [{"name": "a", "deletionProtection": "no"}]}',
+    '{"version": 1, "serial": 1, "inventory": [{"name": "a"}, {"name": "a"}]}',
+    '{"version": 1, "serial": "1", "inventory": []}',
+], ids=["future-version", "name-not-string", "protection-not-bool", "twice", "serial-string"])
+def test_a_malformed_or_future_state_is_refused_not_guessed_at(tmp_path: Path,
+                                                               text: str) -> None:
+    from reconciler.errors import StateError
+    from reconciler.state.local import LocalStateBackend
+
+    path = tmp_path / "state.json"
+    path.write_text(text)
+    with pytest.raises(StateError, match="state.json"):
+        LocalStateBackend(path).read()
+    assert path.read_text() == text
+
+
+def test_an_entry_without_deletion_protection_reads_as_protected(tmp_path: Path) -> None:
+    from reconciler.state.local import LocalStateBackend
+
+    path = tmp_path / "state.json"
+    path.write_text('{"version": 1, "serial": 1, "inventory": [{"name": "a"}]}')
+    assert LocalStateBackend(path).read().state.inventory["a"].deletion_protection is True
