@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from reconciler import wire
-from reconciler.errors import ConfigError, GridConflict, GridNotFound, GridopsError
+from reconciler.errors import ConfigError, GridConflict, GridNotFound, GridopsError, StateConflict
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_FAILED,
@@ -168,13 +168,25 @@ def _entry_for(entry: InventoryEntry, change: Change, git_sha: str | None) -> In
 
 
 def update_inventory(backend: StateBackend, edit: InventoryEdit) -> None:
-    """Re-read the state, apply ``edit``, and write only when something changed."""
-    snapshot = backend.read()
-    before = dict(snapshot.state.inventory)
-    after = edit(before)
-    if after != before:
-        backend.write(State(inventory=after, serial=snapshot.state.serial),
-                      expected_version=snapshot.version)
+    """Re-read the state, apply ``edit``, and write only when something changed. ``edit`` is
+    pure, so when another writer got in between it is applied again to what they wrote."""
+    for attempt in range(_WRITE_ATTEMPTS):
+        snapshot = backend.read()
+        before = dict(snapshot.state.inventory)
+        after = edit(before)
+        if after == before:
+            return
+        try:
+            backend.write(State(inventory=after, serial=snapshot.state.serial),
+                          expected_version=snapshot.version)
+            return
+        except StateConflict:
+            if attempt == _WRITE_ATTEMPTS - 1:
+                raise
+
+
+#: How often an inventory edit is re-applied after a concurrent write.
+_WRITE_ATTEMPTS = 3
 
 
 # --- waiting ----------------------------------------------------------------------------------

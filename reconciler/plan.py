@@ -212,9 +212,13 @@ class ChangeResult:
 
 @dataclass(frozen=True)
 class ApplyResult:
+    """Every cluster's result. ``error`` is set when apply stopped before carrying out the
+    plan (a validation error, a held lock, a refused plan): then ``results`` is empty."""
+
     results: tuple[ChangeResult, ...]
     git_sha: str | None = None
+    error: str = ""
 
     @property
     def failed(self) -> bool:
-        return any(r.outcome is Outcome.FAILED for r in self.results)
+        return bool(self.error) or any(r.outcome is Outcome.FAILED for r in self.results)

@@ -93,6 +93,8 @@ def render_plan_json(plan: Plan) -> str:
 def render_apply_text(result: ApplyResult) -> str:
     """One line per cluster something happened to, then the summary line."""
     lines = [_result_line(r) for r in result.results if _worth_a_line(r)]
+    if result.error:
+        lines.append(f"! apply stopped before changing anything: {result.error}")
     lines += ["", apply_summary_line(result)]
     return "\n".join(lines).lstrip("\n") + "\n"
 

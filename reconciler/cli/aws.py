@@ -102,8 +102,11 @@ def preflight_(app: App, names: tuple[str, ...]) -> None:
 @click.option("--region", help="The region to sweep (default: the one gridops recorded).")
 @click.option("--delete", "delete_", is_flag=True, help="Delete what was found.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation before deleting.")
+@click.option("--unowned", is_flag=True,
+              help="Delete even though gridops has no record of owning NAME.")
 @pass_app
-def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool) -> None:
+def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool,
+          unowned: bool) -> None:
     """List (and with --delete remove) the AWS resources cluster NAME left behind.
 
     Refuses while NAME still exists in Grid: its resources are in use.
@@ -121,6 +124,10 @@ def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool) -> 
                           " its AWS resources are in use",
                           hint="sweep after its delete has finished")
     entry = backend.read().state.inventory.get(name)
+    if delete_ and entry is None and not unowned:
+        raise ConfigError(f"gridops has no record of owning {name}: its inventory does not "
+                          "list it", hint="check the name; to delete what was found anyway, "
+                          "add --unowned after reviewing the list without --delete")
     doc = ws.desired.clusters.get(name)
     region = region or (entry.region if entry else "") or (doc.region if doc else "")
     if not region:
@@ -133,13 +140,15 @@ def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool) -> 
         find_leftovers(name, region, sessions, names=[bucket] if bucket else []), role_arn)
     app.out(render_leftovers(name, found))
     if not delete_ or not found:
-        run.remember_leftovers(backend, name, tuple(x.ref for x in found))
+        with backend.lock(app.lock_info()):
+            run.remember_leftovers(backend, name, tuple(x.ref for x in found))
         return
     confirm(app, yes, question=f"Delete these {len(found)} resources?", flag="--yes")
     results = delete_leftovers(found, sessions)
     app.out(render_sweep_results(results))
     remaining = tuple(r.leftover.ref for r in results if r.outcome == "failed")
-    run.remember_leftovers(backend, name, remaining)
+    with backend.lock(app.lock_info()):
+        run.remember_leftovers(backend, name, remaining)
     if remaining:
         sys.exit(1)
 

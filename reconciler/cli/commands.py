@@ -4,6 +4,7 @@ parses its options, builds the collaborators and calls ``reconciler.run``."""
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +17,18 @@ from reconciler.cli.github import (
     annotate,
     github_context,
     github_options,
+    is_latest,
     publish_apply_outcome,
     publish_drift_issue,
     publish_plan_comment,
 )
 from reconciler.errors import (
+    Aborted,
     ConfigError,
     GridopsError,
     ValidationError,
 )
-from reconciler.plan import Plan
+from reconciler.plan import ApplyResult, Plan
 from reconciler.ports import GridAPI
 
 # --- validate ---------------------------------------------------------------------------------
@@ -154,41 +157,82 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
               help="Post each cluster's outcome to the pull request the commit came from.")
 @click.option("--if-self-heal", is_flag=True,
               help="Apply only when the settings say selfHeal: true (scheduled runs).")
+@click.option("--only-if-latest", is_flag=True,
+              help="Skip (exit 0) when the commit is no longer the tip of the default branch, "
+                   "so a re-run of an old job never applies stale git (asks GitHub).")
 @github_options
 @pass_app
 def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete: bool,
           wait_: bool, timeout: float, interval: float, allow_empty: bool,
-          lock_wait: float, comment: bool, if_self_heal: bool, **github: Any) -> None:
+          lock_wait: float, comment: bool, if_self_heal: bool, only_if_latest: bool,
+          **github: Any) -> None:
     """Carry out a plan: create, change and delete clusters in Grid."""
-    gh = github_context(app, github) if comment else None
-    saved = _read_plan_file(plan_file) if plan_file else None
-    ws = app.workspace()
-    if if_self_heal and not ws.settings.self_heal:
-        app.out("selfHeal is false in the settings: drift is reported, not applied.")
-        return
-    run.require_committed(ws)
-    backend = app.state(ws)
-    finder = leftover_finder(app) if force_delete or app.aws_checks(ws) else None
-    with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=lock_wait):
-        the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
-                                      allow_empty=allow_empty)
-        if saved is None:
-            app.out(render.render_plan_text(the_plan))
-            if the_plan.has_changes:
-                confirm(app, auto_approve)
-        # Always carried out: even a plan without Grid changes may update the inventory
-        # (deletion protection switched off, a deleted cluster dropped).
-        result, notes = run.apply_changes(the_plan, grid, backend, app.resolver,
-                                          force_delete=force_delete, find_leftovers=finder)
-        for note in notes:
-            app.err(f"warning: {note}")
-        app.out(render.render_apply_text(result) if the_plan.has_changes
-                else "Nothing to apply.")
-        publish_apply_outcome(app, gh, ws, result, the_plan)
-        if wait_ and the_plan.has_changes and not result.failed:
+    gh = github_context(app, github) if comment or only_if_latest else None
+    publish_to = gh if comment else None
+    ws: run.Workspace | None = None
+    try:
+        saved = _read_plan_file(plan_file) if plan_file else None
+        ws = app.workspace()
+        if if_self_heal and not ws.settings.self_heal:
+            app.out("selfHeal is false in the settings: drift is reported, not applied.")
+            return
+        run.require_committed(ws)
+        if only_if_latest and not _still_latest(app, gh, ws):
+            return
+        options = _ApplyOptions(auto_approve, force_delete, allow_empty, lock_wait)
+        the_plan, result = _apply(app, ws, saved, options)
+    except Aborted:
+        raise
+    except GridopsError as e:  # stopped before any cluster was tried: say so where it counts
+        publish_apply_outcome(app, publish_to, ws, ApplyResult(results=(), error=e.message),
+                              None)
+        raise
+    publish_apply_outcome(app, publish_to, ws, result, the_plan)
+    if wait_ and the_plan.has_changes and not result.failed:
+        with app.grid(ws) as grid:
             _wait(app, grid, the_plan, timeout, interval)
     if result.failed:
         sys.exit(1)
+
+
+@dataclass(frozen=True)
+class _ApplyOptions:
+    auto_approve: bool
+    force_delete: bool
+    allow_empty: bool
+    lock_wait: float
+
+
+def _apply(app: App, ws: run.Workspace, saved: Plan | None,
+           options: _ApplyOptions) -> tuple[Plan, ApplyResult]:
+    """Under the state lock: plan (or check the saved plan), confirm, apply, sweep."""
+    backend = app.state(ws)
+    finder = leftover_finder(app) if options.force_delete or app.aws_checks(ws) else None
+    with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=options.lock_wait):
+        the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
+                                      allow_empty=options.allow_empty)
+        if saved is None:
+            app.out(render.render_plan_text(the_plan))
+            if the_plan.has_changes:
+                confirm(app, options.auto_approve)
+        # Always carried out: even a plan without Grid changes may update the inventory
+        # (deletion protection switched off, a deleted cluster dropped).
+        result, notes = run.apply_changes(the_plan, grid, backend, app.resolver,
+                                          force_delete=options.force_delete,
+                                          find_leftovers=finder)
+    for note in notes:
+        app.err(f"warning: {note}")
+    app.out(render.render_apply_text(result) if the_plan.has_changes else "Nothing to apply.")
+    return the_plan, result
+
+
+def _still_latest(app: App, gh: Any, ws: run.Workspace) -> bool:
+    latest, tip = is_latest(app, gh, ws.desired.git_sha)
+    if not latest:
+        sha = (ws.desired.git_sha or "")[:12]
+        app.out(f"Skipped: {sha} is no longer the tip of the default branch ({tip[:12]}); "
+                "the run for the newer commit applies git as it is now.")
+    return latest
 
 
 def _read_plan_file(path: Path) -> Plan:
@@ -263,9 +307,12 @@ def import_(app: App, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--issue", is_flag=True,
               help="Keep one GitHub issue open while drift exists; close it when it is gone.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the plan to FILE (for a workflow artifact).")
 @github_options
 @pass_app
-def drift(app: App, /, as_json: bool, issue: bool, **github: Any) -> None:
+def drift(app: App, /, as_json: bool, issue: bool, out_file: Path | None,
+          **github: Any) -> None:
     """Compare git with live and report drift without changing anything.
 
     Exit 0 when live matches git, 2 when it does not, 1 on error.
@@ -274,7 +321,10 @@ def drift(app: App, /, as_json: bool, issue: bool, **github: Any) -> None:
     ws = app.workspace()
     with app.grid(ws) as grid:
         the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver, guarded=False)
+    if out_file:
+        _write_plan(out_file, the_plan)
     app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    publish_plan_comment(app, None, the_plan, list(ws.warnings), ws=ws)  # the job summary
     if gh is not None:
         publish_drift_issue(app, gh, ws, the_plan)
     sys.exit(run.exit_code_for_plan(the_plan, drift=True))

@@ -11,9 +11,10 @@ import click
 from reconciler import run
 from reconciler.cli.app import App, log
 from reconciler.errors import (
+    ConfigError,
     GridopsError,
 )
-from reconciler.plan import Plan
+from reconciler.plan import ApplyResult, Plan
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -90,19 +91,34 @@ def publish_plan_comment(app: App, gh: Any, the_plan: Plan | None, findings: lis
     log.info("github.plan_comment", url=ref.html_url, created=ref.created)
 
 
-def publish_apply_outcome(app: App, gh: Any, ws: run.Workspace, result: Any,
-                          the_plan: Plan) -> None:
+def publish_apply_outcome(app: App, gh: Any, ws: run.Workspace | None, result: ApplyResult,
+                          the_plan: Plan | None) -> None:
+    """The apply outcome in the job summary (inside Actions) and, with --comment, on the pull
+    request the commit came from. ``ws`` is None when apply stopped before loading it."""
     from reconciler.github.publish import publish_apply, summarize_apply
 
+    settings_file = ws.settings.file if ws else app.settings_file
+    self_heal = ws.settings.self_heal if ws else True
+    sha = ws.desired.git_sha if ws else (gh.head_sha if gh else None)
     summary = gh.step_summary if gh else app.env.get("GITHUB_STEP_SUMMARY")
-    summarize_apply(summary, result, the_plan, masker=app.masker,
-                    settings_file=ws.settings.file, run_url=gh.run_url if gh else "",
-                    applied_sha=ws.desired.git_sha, self_heal=ws.settings.self_heal)
+    summarize_apply(summary, result, the_plan, masker=app.masker, settings_file=settings_file,
+                    run_url=gh.run_url if gh else "", applied_sha=sha, self_heal=self_heal)
     if gh is None:
         return
     with _github_client(gh) as client:
         publish_apply(client, gh, result, the_plan, masker=app.masker,
-                      settings_file=ws.settings.file, self_heal=ws.settings.self_heal)
+                      settings_file=settings_file, self_heal=self_heal)
+
+
+def is_latest(app: App, gh: Any, sha: str | None) -> tuple[bool, str]:
+    """Whether ``sha`` is still the tip of the default branch, and that tip."""
+    branch = gh.default_branch or app.env.get("GITHUB_REF_NAME", "")
+    if not branch:
+        raise ConfigError("--only-if-latest needs the default branch",
+                          hint="run it on a push event (its payload names the default branch)")
+    with _github_client(gh) as client:
+        tip = client.branch_head(gh.repository, branch)
+    return tip == sha, tip
 
 
 def publish_drift_issue(app: App, gh: Any, ws: run.Workspace, the_plan: Plan) -> None:

@@ -60,10 +60,13 @@ def _top(result: ApplyResult, view: ApplyView, failed: int) -> str:
     parts = [apply_marker(view.settings_file),
              f"### gridops apply · `{view.settings_file}` · {verdict}",
              f"**{apply_summary_line(result)}**"]
+    if result.error:
+        parts.append(f"> [!CAUTION]\n> **gridops apply stopped before changing anything:** "
+                     f"{inline(view.mask(result.error), 1000)}\n>\n> {_retry_advice(view)}")
     if failed:
         parts.append(f"> [!CAUTION]\n> **{plural(failed, 'cluster')} failed** (listed below); the "
                      f"others were applied and are kept. {_retry_advice(view)}")
-    if not any(r.action.changes_grid for r in result.results):
+    if not result.error and not any(r.action.changes_grid for r in result.results):
         parts.append("Nothing to apply: the live clusters already matched git.")
     bits = [f"Applied commit `{view.applied_sha[:12]}`" if view.applied_sha else "",
             f"[workflow run]({view.run_url})" if view.run_url else ""]
@@ -73,10 +76,11 @@ def _top(result: ApplyResult, view: ApplyView, failed: int) -> str:
 
 def _retry_advice(view: ApplyView) -> str:
     if view.self_heal:
-        return ("The next scheduled reconcile run will try again; to try now, re-run this "
-                "workflow once the cause is fixed.")
+        return ("The next scheduled reconcile run will try again; to try now, run the "
+                "reconcile workflow once the cause is fixed.")
     return ("Scheduled runs only report drift here (`selfHeal: false`), so nothing retries by "
-            "itself: re-run this workflow, or run `gridops apply`, once the cause is fixed.")
+            "itself: run `gridops apply` (or the reconcile workflow by hand) once the cause is "
+            "fixed.")
 
 
 def _line(r: ChangeResult, view: ApplyView) -> str:

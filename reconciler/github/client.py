@@ -66,6 +66,14 @@ class GitHubClient:
         return [PullRequest.from_json(item)
                 for item in self._rest.paginate(f"{_repo(repo)}/commits/{sha}/pulls")]
 
+    def branch_head(self, repo: str, branch: str) -> str:
+        """The commit at the tip of ``branch`` now."""
+        data = self._call("GET", f"{_repo(repo)}/branches/{_seg(branch)}")
+        sha = data.get("commit", {}).get("sha") if isinstance(data, dict) else None
+        if not isinstance(sha, str) or not sha:
+            raise GitHubError(f"GitHub's answer for branch {branch} has no commit")
+        return sha
+
     # --- issues -----------------------------------------------------------------------------
 
     def list_issues(self, repo: str, *, labels: Sequence[str] = (),

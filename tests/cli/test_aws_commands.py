@@ -122,3 +122,17 @@ def test_a_normal_delete_is_swept_once_it_has_finished_when_aws_checks_are_on(
     result = gitops.gridops("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
     assert gitops.inventory()["alpha"]["leftovers"]
+
+
+def test_sweep_delete_refuses_a_cluster_gridops_never_owned(gitops: GitOpsRepo,
+                                                            aws: None) -> None:
+    theirs = _volume("grid-prod-data", "prod")
+    refused = gitops.gridops("sweep", "prod", "--region", "us-east-1", "--delete", "--yes")
+    assert refused.exit_code == 1 and "no record of owning prod" in refused.stderr
+    assert theirs in _volumes()
+    listed = gitops.gridops("sweep", "prod", "--region", "us-east-1")
+    assert listed.exit_code == 0 and theirs in listed.stdout
+    forced = gitops.gridops("sweep", "prod", "--region", "us-east-1", "--delete", "--yes",
+                            "--unowned")
+    assert forced.exit_code == 0, forced.output
+    assert theirs not in _volumes()

@@ -191,3 +191,50 @@ def test_apply_with_nothing_to_do_still_tells_the_pull_request(
     assert result.exit_code == 0, result.output
     bodies = " ".join(str(c["body"]) for c in github_standin.comments_on(number))
     assert "Nothing to apply" in bodies
+
+
+def test_an_apply_that_stops_before_any_cluster_still_tells_the_pull_request(
+        gitops: GitOpsRepo, github_standin: GitHubStandIn, tmp_path: Path) -> None:
+    sha = gitops.repo.head.commit.hexsha
+    number = github_standin.add_pull_request(merge_sha=sha, merged=True)
+    env = _actions_env(gitops, github_standin, tmp_path, event={"after": sha},
+                       event_name="push", sha=sha)
+    env["GRID_EXTERNAL_ID_B"] = ""  # a secret missing in CI
+    result = gitops.gridops("apply", "--auto-approve", "--comment", env=env)
+    assert result.exit_code == 1
+    body = " ".join(str(c["body"]) for c in github_standin.comments_on(number))
+    assert "stopped before changing anything" in body and "GRID_EXTERNAL_ID_B" in body
+    assert "stopped before changing anything" in (tmp_path / "summary.md").read_text()
+    assert not {"alpha", "beta"} & set(gitops.live())
+
+
+def test_only_if_latest_skips_a_commit_that_is_no_longer_the_tip(
+        gitops: GitOpsRepo, github_standin: GitHubStandIn, tmp_path: Path) -> None:
+    old = gitops.repo.head.commit.hexsha
+    gitops.write("clusters/team-c/gamma.yaml", cluster_doc("gamma"))
+    new = gitops.commit("add gamma")
+    github_standin.branches["main"] = new
+    gitops.repo.git.checkout(old)  # a re-run of the older commit's apply job
+    env = _actions_env(gitops, github_standin, tmp_path,
+                       event={"after": old, "repository": {"default_branch": "main"}},
+                       event_name="push", sha=old)
+    skipped = gitops.gridops("apply", "--auto-approve", "--only-if-latest", env=env)
+    assert skipped.exit_code == 0, skipped.output
+    assert "no longer the tip" in skipped.stdout and "alpha" not in gitops.live()
+    gitops.repo.git.checkout(new)
+    env = _actions_env(gitops, github_standin, tmp_path,
+                       event={"after": new, "repository": {"default_branch": "main"}},
+                       event_name="push", sha=new)
+    applied = gitops.gridops("apply", "--auto-approve", "--only-if-latest", env=env)
+    assert applied.exit_code == 0, applied.output
+    assert {"alpha", "beta", "gamma"} <= set(gitops.live())
+
+
+def test_drift_writes_the_job_summary_and_the_plan_file(
+        gitops: GitOpsRepo, github_standin: GitHubStandIn, tmp_path: Path) -> None:
+    env = _actions_env(gitops, github_standin, tmp_path, event={}, event_name="schedule",
+                       sha=gitops.repo.head.commit.hexsha)
+    result = gitops.gridops("drift", "--issue", "--out", str(tmp_path / "plan.json"), env=env)
+    assert result.exit_code == 2
+    assert json.loads((tmp_path / "plan.json").read_text())["changes"]
+    assert "alpha" in (tmp_path / "summary.md").read_text()

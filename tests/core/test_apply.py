@@ -260,3 +260,25 @@ def test_wait_gives_up_after_the_timeout_with_the_last_phase(slow_grid: GridClie
     assert not is_settled(Action.CREATE, phases["a"])
     assert fake.sleeps == [10, 10, 5] and seen == [0, 10, 20, 25]
 
+
+
+def test_an_inventory_edit_is_applied_again_after_a_concurrent_write(tmp_path: Path) -> None:
+    from reconciler.apply import update_inventory
+    from reconciler.model import InventoryEntry, State
+    from reconciler.state.local import LocalStateBackend
+
+    backend = LocalStateBackend(tmp_path / "state.json")
+    backend.write(State(inventory={}), expected_version=None)
+    other = LocalStateBackend(tmp_path / "state.json")
+    raced = []
+
+    def edit(inv: dict[str, InventoryEntry]) -> dict[str, InventoryEntry]:
+        if not raced:  # another run writes between this read and this write
+            raced.append(True)
+            snap = other.read()
+            other.write(State(inventory={"theirs": InventoryEntry("theirs")},
+                              serial=snap.state.serial), expected_version=snap.version)
+        return {**inv, "mine": InventoryEntry("mine")}
+
+    update_inventory(backend, edit)
+    assert set(backend.read().state.inventory) == {"theirs", "mine"}

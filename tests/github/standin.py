@@ -79,6 +79,8 @@ class GitHubStandIn:
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)
     pulls_by_commit: dict[str, list[int]] = field(default_factory=dict)
+    #: branch name -> the commit at its tip
+    branches: dict[str, str] = field(default_factory=dict)
     _faults: list[_Fault] = field(default_factory=list)
     _next_comment: int = 9000
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -164,6 +166,7 @@ class GitHubStandIn:
             (r + r"/issues/(\d+)/comments", "POST", self._create_comment),
             (r + r"/issues/comments/(\d+)", "PATCH", self._update_comment),
             (r + r"/commits/([0-9a-f]+)/pulls", "GET", self._pulls_for_commit),
+            (r + r"/branches/([^/]+)", "GET", self._branch),
             (r + r"/issues", "GET", self._list_issues),
             (r + r"/issues", "POST", self._create_issue),
             (r + r"/issues/(\d+)", "PATCH", self._update_issue),
@@ -195,6 +198,12 @@ class GitHubStandIn:
     def _pulls_for_commit(self, m: re.Match[str], q: dict[str, list[str]], _: Any) -> Any:
         pulls = [self.issues[n] for n in self.pulls_by_commit.get(m.group(1), [])]
         return self._page(pulls, q, f"commits/{m.group(1)}/pulls")
+
+    def _branch(self, m: re.Match[str], _: Any, __: Any) -> Any:
+        name = unquote(m.group(1))
+        if name not in self.branches:
+            raise _not_found()
+        return 200, {"name": name, "commit": {"sha": self.branches[name]}}, {}
 
     def _list_issues(self, _: Any, q: dict[str, list[str]], __: Any) -> Any:
         state = q.get("state", ["open"])[0]
