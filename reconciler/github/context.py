@@ -131,22 +131,64 @@ def read_event_facts(path: Path) -> dict[str, Any]:
                           hint=f"check {_names('event_path')}") from e
     except ValueError as e:
         raise ConfigError(f"the event file {path} is not JSON: {e}") from e
-    return parse_event(event if isinstance(event, Mapping) else {})
+    return parse_event(event, source=f"the event file {path}")
 
 
-def parse_event(event: Mapping[str, Any]) -> dict[str, Any]:
+def parse_event(event: object, *, source: str = "the event") -> dict[str, Any]:
+    """The facts of ``event`` (the parsed JSON). Keys may be absent; a key of the wrong shape,
+    or a pull request without its number, is a ``ConfigError`` naming ``source``."""
+    try:
+        return _event_facts(event)
+    except _Malformed as e:
+        raise ConfigError(f"{source} is not a GitHub event gridops can read: {e}",
+                          hint=f"{_names('event_path')} naming the event file GitHub "
+                               "Actions wrote") from e
+
+
+class _Malformed(ValueError):
+    """What is wrong with the event's shape (turned into a ConfigError by parse_event)."""
+
+
+def _event_facts(event: object) -> dict[str, Any]:
+    if not isinstance(event, Mapping):
+        raise _Malformed("it is not a JSON object")
     facts: dict[str, Any] = {}
     pull = event.get("pull_request")
-    if isinstance(pull, Mapping):
-        facts["pr_number"] = int(pull["number"])
-        facts["base_sha"] = (pull.get("base") or {}).get("sha")
-        facts["head_sha"] = (pull.get("head") or {}).get("sha")
-    elif isinstance(event.get("after"), str) and set(event["after"]) != {"0"}:
-        facts["head_sha"] = event["after"]  # a push (all zeros: a deleted branch)
-    repository = event.get("repository")
-    if isinstance(repository, Mapping) and repository.get("default_branch"):
-        facts["default_branch"] = str(repository["default_branch"])
+    if pull is not None:
+        facts.update(_pull_request_facts(pull))
+    else:
+        after = _optional(event, "after", str, "after")
+        if after and set(after) != {"0"}:
+            facts["head_sha"] = after  # a push (all zeros: a deleted branch)
+    repository = _optional(event, "repository", Mapping, "repository")
+    branch = _optional(repository or {}, "default_branch", str, "repository.default_branch")
+    if branch:
+        facts["default_branch"] = branch
     return facts
+
+
+def _pull_request_facts(pull: object) -> dict[str, Any]:
+    if not isinstance(pull, Mapping):
+        raise _Malformed("pull_request is not an object")
+    number = pull.get("number")
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise _Malformed("pull_request.number is missing or not a positive whole number")
+    base = _optional(pull, "base", Mapping, "pull_request.base") or {}
+    head = _optional(pull, "head", Mapping, "pull_request.head") or {}
+    return {"pr_number": number,
+            "base_sha": _optional(base, "sha", str, "pull_request.base.sha") or None,
+            "head_sha": _optional(head, "sha", str, "pull_request.head.sha") or None}
+
+
+_KINDS: Mapping[type[Any], str] = {str: "a string", Mapping: "an object"}
+
+
+def _optional(data: Mapping[str, Any], key: str, kind: type[Any], where: str) -> Any:
+    """``data[key]`` when it is a ``kind``; None when absent or null; else _Malformed."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise _Malformed(f"{where} is not {_KINDS.get(kind, kind.__name__)}")
+    return value
 
 
 def _names(name: str) -> str:

@@ -16,7 +16,7 @@ from reconciler import gitsource
 from reconciler.errors import GitError
 from reconciler.loader import load_desired
 from reconciler.model import DesiredCluster, SourceLocation
-from reconciler.plan import Action, Plan
+from reconciler.plan import Plan
 
 _NOWHERE = SourceLocation("")
 
@@ -27,7 +27,8 @@ def mark_drift(plan: Plan, base_desired: Mapping[str, DesiredCluster],
     def untouched(name: str) -> bool:
         return _comparable(base_desired.get(name)) == _comparable(head_desired.get(name))
 
-    changes = tuple(replace(c, drift=c.action is not Action.NOOP and untouched(c.name))
+    # Action.is_drift: a cluster still being created or deleted (WAIT) is not drift.
+    changes = tuple(replace(c, drift=c.action.is_drift and untouched(c.name))
                     for c in plan.changes)
     return replace(plan, changes=changes)
 

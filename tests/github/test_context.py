@@ -81,6 +81,35 @@ def test_unreadable_event_file_is_a_config_error(tmp_path: Path, content: str | 
         load_context({**BASE_ENV, "GITHUB_EVENT_PATH": str(path)})
 
 
+@pytest.mark.parametrize(("event", "problem"), [
+    ({"pull_request": {"base": {"sha": "b" * 40}}}, "pull_request.number is missing"),
+    ({"pull_request": {"number": "12"}}, "pull_request.number is missing"),
+    ({"pull_request": {"number": True}}, "pull_request.number is missing"),
+    ({"pull_request": ["12"]}, "pull_request is not an object"),
+    ({"pull_request": {"number": 12, "base": "main"}}, "pull_request.base is not an object"),
+    ({"pull_request": {"number": 12, "head": {"sha": 7}}}, "pull_request.head.sha is not a string"),
+    ({"after": ["a"]}, "after is not a string"),
+    ({"repository": "acme/x"}, "repository is not an object"),
+    ({"repository": {"default_branch": 1}}, "repository.default_branch is not a string"),
+    (["not", "an", "object"], "it is not a JSON object"),
+], ids=["pr-without-number", "number-as-text", "number-as-bool", "pr-not-object",
+        "base-not-object", "head-sha-not-text", "after-not-text", "repository-not-object",
+        "default-branch-not-text", "event-not-object"])
+def test_malformed_event_is_a_config_error_naming_the_event_file(
+        tmp_path: Path, event: object, problem: str) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    with pytest.raises(ConfigError) as info:
+        load_context({**BASE_ENV, "GITHUB_EVENT_PATH": str(path)})
+    assert f"the event file {path}" in info.value.message and problem in info.value.message
+
+
+def test_event_without_pull_request_or_push_facts_gives_none(tmp_path: Path) -> None:
+    ctx = load_context({**BASE_ENV, "GITHUB_EVENT_PATH": _event(tmp_path, {"schedule": "x"})})
+    assert (ctx.pr_number, ctx.base_sha, ctx.default_branch) == (None, None, None)
+    assert ctx.head_sha == "1" * 40  # GITHUB_SHA
+
+
 def test_token_is_not_in_the_context_repr() -> None:
     ctx = load_context(BASE_ENV)
     assert "ghs_env_token" not in repr(ctx)

@@ -80,6 +80,16 @@ def test_desired_at_reads_the_documents_of_a_revision(pr_repo: tuple[Path, str, 
     assert desired_at(root, head, "clusters")["a"].region == "us-west-2"
 
 
+@pytest.mark.parametrize(("action", "drift"), [
+    (Action.UPDATE, True), (Action.FAILED, True), (Action.BLOCKED, True),
+    (Action.WAIT, False), (Action.NOOP, False),
+], ids=["update", "failed", "blocked", "wait-being-created", "noop"])
+def test_an_untouched_cluster_is_drift_only_when_live_differs_from_git(
+        action: Action, drift: bool) -> None:
+    marked = mark_drift(plan_of(change("a", action)), {}, {})
+    assert marked.changes[0].drift is drift
+
+
 def test_mark_drift_keeps_everything_but_the_flag() -> None:
     plan = plan_of(update("a"), warnings=("w",))
     marked = mark_drift(plan, {}, {})

@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
-from reconciler.errors import GitHubError
 from reconciler.github.budget import SUMMARY_LIMIT
 from reconciler.github.summary import write_step_summary
 
@@ -28,6 +28,15 @@ def test_summary_past_one_mebibyte_is_replaced_by_a_note(tmp_path: Path) -> None
     assert path.stat().st_size <= SUMMARY_LIMIT
 
 
-def test_unwritable_summary_is_a_github_error(tmp_path: Path) -> None:
-    with pytest.raises(GitHubError, match="cannot write the job summary"):
-        write_step_summary(tmp_path / "missing-dir" / "summary.md", "# plan")
+@pytest.mark.parametrize("where", ["inside-a-file", "missing-folder"])
+def test_unwritable_summary_is_a_warning_not_a_failure(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    folder = "a-file" if where == "inside-a-file" else "missing-folder"
+    path = tmp_path / folder / "summary.md"
+
+    with capture_logs() as logs:
+        written = write_step_summary(path, "# plan")
+
+    assert written is False
+    assert [(e["log_level"], e["event"], e["path"]) for e in logs] == [
+        ("warning", "the job summary cannot be written", str(path))]

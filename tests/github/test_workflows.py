@@ -82,11 +82,36 @@ def test_no_expression_is_expanded_inside_a_script(path: Path) -> None:
     assert scripts and not [s for s in scripts if "${{" in s]
 
 
-def test_applies_never_run_at_the_same_time() -> None:
+def test_apply_and_reconcile_have_their_own_concurrency_groups() -> None:
+    # GitHub keeps one pending run per group and cancels the older pending one: a shared group
+    # would let a pending reconcile run silently drop a merge's pending apply.
     apply_job = _load("apply.yml")["jobs"]["apply"]
     reconcile_job = _load("reconcile.yml")["jobs"]["reconcile"]
-    for job in (apply_job, reconcile_job):
-        assert job["concurrency"] == {"group": "gridops-apply", "cancel-in-progress": False}
+    assert apply_job["concurrency"] == {"group": "gridops-apply", "cancel-in-progress": False}
+    assert reconcile_job["concurrency"] == {"group": "gridops-reconcile",
+                                            "cancel-in-progress": False}
+
+
+def _apply_commands() -> list[str]:
+    scripts = [s.get("run", "") for name in ("apply.yml", "reconcile.yml")
+               for s in _steps(_load(name))]
+    return [line.strip() for script in scripts for line in script.splitlines()
+            if line.strip().startswith("gridops apply")]
+
+
+def test_applies_never_run_at_the_same_time() -> None:
+    # The two workflows are in different concurrency groups, so an apply.yml run and a
+    # reconcile.yml run can be in progress together. What keeps their applies apart is
+    # gridops' state lock: every apply takes it, and waits up to --lock-wait seconds for the
+    # other to let go instead of failing at once.
+    commands = _apply_commands()
+    assert len(commands) == 2
+    assert all("--lock-wait 1800" in c for c in commands), commands
+
+
+def test_apply_on_merge_never_applies_a_commit_that_is_no_longer_the_tip() -> None:
+    assert [c for c in _apply_commands() if "--comment" in c] == [
+        "gridops apply --auto-approve --comment --lock-wait 1800 --only-if-latest"]
 
 
 def test_fork_pull_requests_get_a_read_only_job_without_secrets_or_comment() -> None:
@@ -109,18 +134,81 @@ def test_checkout_never_keeps_the_token_in_git_config() -> None:
 @pytest.mark.parametrize(("workflow", "job", "command"), [
     ("plan.yml", "plan", "gridops plan --comment --out plan.json"),
     ("apply.yml", "apply", "gridops apply --auto-approve --comment"),
-    ("reconcile.yml", "reconcile", "gridops drift --issue"),
-    ("reconcile.yml", "reconcile", "gridops apply --auto-approve --if-self-heal"),
+    ("reconcile.yml", "reconcile", "gridops drift --issue --out plan.json"),
+    ("reconcile.yml", "reconcile",
+     "gridops apply --auto-approve --if-self-heal --lock-wait 1800 --only-if-latest"),
 ], ids=["plan-comment", "apply-comment", "drift-issue", "self-heal"])
 def test_jobs_run_the_gridops_commands(workflow: str, job: str, command: str) -> None:
     scripts = "\n".join(s.get("run", "") for s in _load(workflow)["jobs"][job]["steps"])
     assert command in scripts
 
 
-def test_apply_jobs_refuse_other_branches() -> None:
-    for name, job in (("apply.yml", "apply"), ("reconcile.yml", "reconcile")):
-        assert _load(name)["jobs"][job]["if"] == (
-            "github.ref_name == github.event.repository.default_branch")
+class _Null:
+    """A missing property in a GitHub expression: null, which format() writes as ''."""
+
+    def __getattr__(self, name: str) -> _Null:
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Null)
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __format__(self, spec: str) -> str:
+        return ""
+
+
+class _Context:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._data.get(name, _Null())
+        return _Context(value) if isinstance(value, dict) else value
+
+
+def _evaluate(expression: str, github: dict[str, Any]) -> bool:
+    """A job's ``if:`` for the subset these workflows use: property access (a missing one is
+    null), string literals, ``==``, ``||``, ``&&`` and ``format()``."""
+    assert not re.search(r"!(?!=)", expression), "negation is not supported here"
+    python = expression.replace("||", " or ").replace("&&", " and ")
+    namespace = {"github": _Context(github), "format": lambda f, *a: f.format(*a)}
+    return bool(eval(python, {"__builtins__": {}}, namespace))  # the workflows' own text
+
+
+_REPO = {"default_branch": "main"}
+_EVENTS = {
+    # A schedule event's payload has no `repository`; scheduled runs use the default branch.
+    "schedule": {"event_name": "schedule", "ref": "refs/heads/main", "event": {}},
+    "dispatch-on-main": {"event_name": "workflow_dispatch", "ref": "refs/heads/main",
+                         "event": {"repository": _REPO}},
+    "dispatch-on-other-branch": {"event_name": "workflow_dispatch", "ref": "refs/heads/wip",
+                                 "event": {"repository": _REPO}},
+    "push-to-main": {"event_name": "push", "ref": "refs/heads/main",
+                     "event": {"repository": _REPO}},
+    "push-of-a-tag-named-main": {"event_name": "push", "ref": "refs/tags/main",
+                                 "event": {"repository": _REPO}},
+}
+
+
+@pytest.mark.parametrize(("workflow", "job", "event", "runs"), [
+    ("reconcile.yml", "reconcile", "schedule", True),
+    ("reconcile.yml", "reconcile", "dispatch-on-main", True),
+    ("reconcile.yml", "reconcile", "dispatch-on-other-branch", False),
+    ("apply.yml", "apply", "push-to-main", True),
+    ("apply.yml", "apply", "push-of-a-tag-named-main", False),
+], ids=["reconcile-schedule", "reconcile-dispatch-main", "reconcile-dispatch-other",
+        "apply-push-main", "apply-tag-main"])
+def test_apply_jobs_run_on_the_default_branch_only(workflow: str, job: str, event: str,
+                                                   runs: bool) -> None:
+    assert _evaluate(_load(workflow)["jobs"][job]["if"], _EVENTS[event]) is runs
+
+
+def test_the_expression_reader_sees_why_the_old_reconcile_condition_never_ran() -> None:
+    old = "github.ref_name == github.event.repository.default_branch"
+    schedule = {**_EVENTS["schedule"], "ref_name": "main"}
+    assert _evaluate(old, schedule) is False
 
 
 def test_action_is_a_composite_that_installs_from_its_own_path() -> None:
@@ -139,3 +227,38 @@ def test_secrets_are_given_only_to_the_steps_that_run_gridops(path: Path) -> Non
         for step in job["steps"]:
             if "secrets." in str(step.get("env", {})):
                 assert "gridops" in step.get("run", ""), step.get("name")
+
+
+@pytest.mark.parametrize("job", ["plan", "plan-fork"])
+def test_plan_jobs_install_gridops_from_the_base_checkout_not_the_pull_request(
+        job: str) -> None:
+    steps = _load("plan.yml")["jobs"][job]["steps"]
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert len(checkouts) == 2 and checkouts[0]["uses"] == checkouts[1]["uses"]
+    assert checkouts[1]["with"] == {"ref": "${{ github.event.pull_request.base.sha }}",
+                                    "path": ".gridops-tool", "persist-credentials": False}
+    installs = [s["run"] for s in steps if "pip install" in s.get("run", "")]
+    assert installs == ["python -m pip install ./.gridops-tool"]
+    runs = [i for i, s in enumerate(steps) if "gridops " in s.get("run", "")]
+    assert steps.index(checkouts[1]) < min(runs)
+
+
+def test_reconcile_keeps_the_drift_plan_as_the_artifact_the_issue_points_at() -> None:
+    steps = _load("reconcile.yml")["jobs"]["reconcile"]["steps"]
+    upload = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    plan_upload = next(s for s in _load("plan.yml")["jobs"]["plan"]["steps"]
+                       if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert len(upload) == 1 and upload[0]["uses"] == plan_upload["uses"]
+    assert upload[0]["if"] == "${{ !cancelled() }}"
+    assert upload[0]["with"]["name"] == "gridops-plan"
+    assert upload[0]["with"]["path"] == "plan.json"
+    assert upload[0]["with"]["if-no-files-found"] == "ignore"
+
+
+def test_plans_assume_only_the_read_only_plan_role() -> None:
+    steps = _load("plan.yml")["jobs"]["plan"]["steps"]
+    roles = [s for s in steps if s.get("uses", "").startswith("aws-actions/")]
+    assert len(roles) == 1
+    assert roles[0]["if"] == "vars.GRIDOPS_AWS_PLAN_ROLE_ARN != ''"
+    assert roles[0]["with"]["role-to-assume"] == "${{ vars.GRIDOPS_AWS_PLAN_ROLE_ARN }}"
+    assert "GRIDOPS_AWS_ROLE_ARN" not in (WORKFLOWS / "plan.yml").read_text()
