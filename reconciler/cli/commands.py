@@ -177,10 +177,12 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
             app.out("selfHeal is false in the settings: drift is reported, not applied.")
             return
         run.require_committed(ws)
-        if only_if_latest and not _still_latest(app, gh, ws):
+        options = _ApplyOptions(auto_approve, force_delete, allow_empty, lock_wait,
+                                gh if only_if_latest else None)
+        done = _apply(app, ws, saved, options)
+        if done is None:
             return
-        options = _ApplyOptions(auto_approve, force_delete, allow_empty, lock_wait)
-        the_plan, result = _apply(app, ws, saved, options)
+        the_plan, result = done
     except Aborted:
         raise
     except GridopsError as e:  # stopped before any cluster was tried: say so where it counts
@@ -201,14 +203,20 @@ class _ApplyOptions:
     force_delete: bool
     allow_empty: bool
     lock_wait: float
+    #: the GitHub context to ask for the default branch's tip (--only-if-latest), or None
+    latest_from: Any = None
 
 
 def _apply(app: App, ws: run.Workspace, saved: Plan | None,
-           options: _ApplyOptions) -> tuple[Plan, ApplyResult]:
-    """Under the state lock: plan (or check the saved plan), confirm, apply, sweep."""
+           options: _ApplyOptions) -> tuple[Plan, ApplyResult] | None:
+    """Under the state lock: check the commit is still the newest (--only-if-latest: after
+    waiting for the lock, so a newer run that went first is never undone), plan (or check
+    the saved plan), confirm, apply, sweep. None when skipped."""
     backend = app.state(ws)
     finder = leftover_finder(app) if options.force_delete or app.aws_checks(ws) else None
     with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=options.lock_wait):
+        if options.latest_from is not None and not _still_latest(app, options.latest_from, ws):
+            return None
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
                                       allow_empty=options.allow_empty)
         if saved is None:
