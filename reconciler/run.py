@@ -249,10 +249,11 @@ def sweep_targets(before: State, plan: Plan, result: ApplyResult) -> list[Invent
     delete has finished, those remembered with leftovers, and those just deleted by force."""
     forced_ok = {r.name for r in result.results
                  if r.action is Action.DELETE and r.outcome is Outcome.OK}
+    desired = _desired_names(plan)
     targets = []
     for change in plan.changes:
         entry = before.inventory.get(change.name)
-        if entry is None or change.name in plan_desired_names(plan):
+        if entry is None or change.name in desired:
             continue
         finished = planner.is_dropped_from_inventory(change)
         remembered = change.action is Action.NOOP and bool(entry.leftovers)
@@ -261,7 +262,8 @@ def sweep_targets(before: State, plan: Plan, result: ApplyResult) -> list[Invent
     return targets
 
 
-def plan_desired_names(plan: Plan) -> set[str]:
+def _desired_names(plan: Plan) -> set[str]:
+    """The clusters the plan has a document for (their changes carry where it came from)."""
     return {c.name for c in plan.changes if c.spec is not None or c.source}
 
 

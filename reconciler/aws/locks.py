@@ -9,6 +9,7 @@ the holder could not be read). botocore errors other than "held" are left to the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,6 +29,23 @@ def _holder_from(text: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
+def _acquire(create: Callable[[], object],
+             holder: Callable[[], dict[str, str] | None]) -> dict[str, str] | None:
+    """Create the lock with a conditional write: None when it is ours, else who holds it
+    ({} when the holder let go between two calls every time we looked)."""
+    for _ in range(_ATTEMPTS):  # a holder that let go between two calls: try again
+        try:
+            create()
+            return None
+        except ClientError as e:
+            if error_code(e) not in _HELD_CODES:
+                raise
+        current = holder()
+        if current is not None:
+            return current
+    return {}
+
+
 class ObjectLock:
     """The lock as an S3 object (``key``) holding the holder's JSON."""
 
@@ -35,19 +53,9 @@ class ObjectLock:
         self._s3, self._bucket, self._key = s3, bucket, key
 
     def acquire(self, info: dict[str, str]) -> dict[str, str] | None:
-        for _ in range(_ATTEMPTS):  # a holder that let go between two calls: try again
-            try:
-                self._s3.put_object(Bucket=self._bucket, Key=self._key, IfNoneMatch="*",
-                                    Body=json.dumps(info).encode(),
-                                    ContentType="application/json")
-                return None
-            except ClientError as e:
-                if error_code(e) not in _HELD_CODES:
-                    raise
-            holder = self.holder()
-            if holder is not None:
-                return holder
-        return {}
+        return _acquire(lambda: self._s3.put_object(
+            Bucket=self._bucket, Key=self._key, IfNoneMatch="*",
+            Body=json.dumps(info).encode(), ContentType="application/json"), self.holder)
 
     def holder(self) -> dict[str, str] | None:
         current = self._read()
@@ -92,18 +100,9 @@ class DynamoLock:
 
     def acquire(self, info: dict[str, str]) -> dict[str, str] | None:
         item = {**self._key, "ID": {"S": info["id"]}, "Info": {"S": json.dumps(info)}}
-        for _ in range(_ATTEMPTS):
-            try:
-                self._db.put_item(TableName=self._table, Item=item,
-                                  ConditionExpression="attribute_not_exists(LockID)")
-                return None
-            except ClientError as e:
-                if error_code(e) not in _HELD_CODES:
-                    raise
-            holder = self.holder()
-            if holder is not None:
-                return holder
-        return {}
+        return _acquire(lambda: self._db.put_item(
+            TableName=self._table, Item=item,
+            ConditionExpression="attribute_not_exists(LockID)"), self.holder)
 
     def holder(self) -> dict[str, str] | None:
         answer = self._db.get_item(TableName=self._table, Key=self._key, ConsistentRead=True)

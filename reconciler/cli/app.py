@@ -88,13 +88,10 @@ class App:
 
 
 def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
-    providers: dict[str, Any] = {"fromEnv": env_provider(env)}
-    try:
-        from reconciler.aws.secrets import lazy_aws_providers
-    except ImportError:  # pragma: no cover - AWS support ships with the package
-        return Resolver(providers)
-    providers.update(lazy_aws_providers(repo_root=root))
-    return Resolver(providers)
+    """fromEnv, plus the AWS kinds (no AWS session is made until one is needed)."""
+    from reconciler.aws.secrets import lazy_aws_providers
+
+    return Resolver({"fromEnv": env_provider(env), **lazy_aws_providers(repo_root=root)})
 
 
 class _Group(click.Group):
