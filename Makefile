@@ -41,7 +41,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 docs: $(STAMP)
-	$(BIN)/python -m reconciler.schema_doc README.md
+	$(BIN)/python -m reconciler.sources.schema_doc README.md
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench.py

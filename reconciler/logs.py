@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from reconciler.secrets import Masker
+from reconciler.sources.secrets import Masker
 
 
 def choose_format(requested: str | None, env: Mapping[str, str], stream: TextIO) -> str:

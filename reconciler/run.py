@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reconciler import gitsource, guards, loader, planner, settings_loader
-from reconciler.apply import Inventory, apply_plan, update_inventory
+from reconciler.apply.engine import Inventory, apply_plan, update_inventory
 from reconciler.errors import (
     ConfigError,
     Finding,
@@ -30,9 +29,11 @@ from reconciler.model import (
     Ownership,
     State,
 )
-from reconciler.plan import Action, ApplyResult, Outcome, Plan
+from reconciler.plan import guards, planner
+from reconciler.plan.types import Action, ApplyResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
-from reconciler.settings import Settings
+from reconciler.sources import gitsource, loader, settings_loader
+from reconciler.sources.settings import Settings
 
 
 @dataclass(frozen=True)

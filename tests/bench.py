@@ -21,13 +21,15 @@ from typing import Any
 import git
 import yaml
 
-from reconciler import run, settings_loader, wire
-from reconciler.grid.client import GridClient
-from reconciler.grid.credentials import Credentials
+from reconciler import run
+from reconciler.live import wire
+from reconciler.live.client import GridClient
+from reconciler.live.credentials import Credentials
 from reconciler.logs import configure_logging
 from reconciler.model import InventoryEntry, State
-from reconciler.secrets import Masker, Resolver, env_provider
 from reconciler.sim.server import SimServer
+from reconciler.sources import settings_loader
+from reconciler.sources.secrets import Masker, Resolver, env_provider
 from reconciler.state.local import LocalStateBackend
 
 CLUSTERS = 1000

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.grid.client import GridClient
-from reconciler.grid.credentials import Credentials
+from reconciler.live.client import GridClient
+from reconciler.live.credentials import Credentials
 from reconciler.model import PROFILE_DEFAULT
 from reconciler.sim.server import SimServer
 

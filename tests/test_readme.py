@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.schema import CLUSTER_SCHEMA, SETTINGS_SCHEMA, load_schema
-from reconciler.schema_doc import render_reference, replace_reference
+from reconciler.sources.schema import CLUSTER_SCHEMA, SETTINGS_SCHEMA, load_schema
+from reconciler.sources.schema_doc import render_reference, replace_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,7 +25,7 @@ from reconciler.aws.calls import ACCESS_DENIED_CODES, error_code, error_message
 from reconciler.aws.session import SessionFactory
 from reconciler.errors import SecretError
 from reconciler.model import SecretRef
-from reconciler.secrets import Provider
+from reconciler.sources.secrets import Provider
 
 DEFAULT_TERRAFORM_FILE = "terraform/outputs.json"
 DEFAULT_TERRAFORM_OUTPUT = "external_id"

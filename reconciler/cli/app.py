@@ -16,7 +16,7 @@ from typing import Any
 import click
 import structlog
 
-from reconciler import __version__, gitsource, run
+from reconciler import __version__, run
 from reconciler.errors import (
     Aborted,
     GridopsError,
@@ -24,8 +24,9 @@ from reconciler.errors import (
 )
 from reconciler.logs import choose_format, configure_logging
 from reconciler.ports import GridAPI, LockInfo, StateBackend
-from reconciler.secrets import Masker, Resolver, env_provider
-from reconciler.settings import SETTINGS_FILE
+from reconciler.sources import gitsource
+from reconciler.sources.secrets import Masker, Resolver, env_provider
+from reconciler.sources.settings import SETTINGS_FILE
 
 log = structlog.get_logger("gridops")
 
@@ -64,7 +65,7 @@ class App:
 
     @contextmanager
     def grid(self, ws: run.Workspace) -> Iterator[GridAPI]:
-        from reconciler.grid import open_grid
+        from reconciler.live import open_grid
 
         home = Path(self.env.get("HOME", "~")).expanduser()
         with open_grid(self.url(ws), env=self.env, home=home, repo_root=self.root) as client:

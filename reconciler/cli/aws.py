@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from reconciler import render, run
+from reconciler import run
 from reconciler.aws.leftovers import without_grid_role
 from reconciler.cli.app import App, confirm, main, pass_app
 from reconciler.errors import (
@@ -16,7 +16,8 @@ from reconciler.errors import (
     PlanRefused,
 )
 from reconciler.model import DesiredCluster, InventoryEntry
-from reconciler.plan import Plan
+from reconciler.plan.types import Plan
+from reconciler.views import render
 
 if TYPE_CHECKING:
     from reconciler.aws.checks import Check

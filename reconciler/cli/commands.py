@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from reconciler import render, run
+from reconciler import run
 from reconciler.cli.app import App, confirm, main, pass_app
 from reconciler.cli.aws import leftover_finder, with_preflight
 from reconciler.cli.github import (
@@ -28,8 +28,9 @@ from reconciler.errors import (
     GridopsError,
     ValidationError,
 )
-from reconciler.plan import ApplyResult, Plan
+from reconciler.plan.types import ApplyResult, Plan
 from reconciler.ports import GridAPI
+from reconciler.views import render
 
 # --- validate ---------------------------------------------------------------------------------
 
@@ -38,7 +39,7 @@ from reconciler.ports import GridAPI
 @pass_app
 def validate(app: App, path: str | None) -> None:
     """Check the cluster documents (or those under PATH) without contacting Grid."""
-    from reconciler import settings_loader
+    from reconciler.sources import settings_loader
 
     settings = settings_loader.load_settings(app.root, app.settings_file,
                                              required=app.settings_given)
@@ -252,9 +253,9 @@ def _read_plan_file(path: Path) -> Plan:
 
 
 def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
-    from reconciler.apply import is_settled, wait_for
+    from reconciler.apply.engine import is_settled, wait_for
     from reconciler.model import PHASE_DELETED, PHASE_FAILED
-    from reconciler.plan import Action
+    from reconciler.plan.types import Action
 
     targets = {c.name: c.action for c in the_plan.changes
                if c.action.value in ("create", "delete")}

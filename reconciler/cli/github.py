@@ -14,7 +14,7 @@ from reconciler.errors import (
     ConfigError,
     GridopsError,
 )
-from reconciler.plan import ApplyResult, Plan
+from reconciler.plan.types import ApplyResult, Plan
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from reconciler.github.budget import COMMENT_LIMIT, cap_text, cut_lines, measure, usable
 from reconciler.github.sections import SYMBOL
 from reconciler.github.text import Mask, inline, no_mask, plural
-from reconciler.plan import ApplyResult, ChangeResult, Outcome, Plan
-from reconciler.render import apply_summary_line, short_enum
+from reconciler.plan.types import ApplyResult, ChangeResult, Outcome, Plan
+from reconciler.views.render import apply_summary_line, short_enum
 
 _DONE = {"create": "created", "update": "updated", "delete": "delete requested"}
 

@@ -27,8 +27,8 @@ from reconciler.github.budget import (
 )
 from reconciler.github.sections import PRIORITY, ClusterSection, make_section
 from reconciler.github.text import Mask, inline, no_mask, plural
-from reconciler.plan import Action, Change, Plan
-from reconciler.render import summary_line
+from reconciler.plan.types import Action, Change, Plan
+from reconciler.views.render import summary_line
 
 ARTIFACT = "gridops-plan"
 MAX_LISTED = 20  # names listed in a banner, warnings shown in the summary

@@ -10,7 +10,7 @@ from __future__ import annotations
 from reconciler.github.budget import COMMENT_LIMIT
 from reconciler.github.comment import PlanView, default_full_plan_at, render_plan_document
 from reconciler.github.text import Mask, no_mask
-from reconciler.plan import Change, Plan
+from reconciler.plan.types import Change, Plan
 
 DRIFT_LABEL = "gridops:drift"
 DRIFT_LABEL_COLOR = "d93f0b"

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from reconciler import gitsource
 from reconciler.errors import GitError
-from reconciler.loader import load_desired
 from reconciler.model import DesiredCluster, SourceLocation
-from reconciler.plan import Plan
+from reconciler.plan.types import Plan
+from reconciler.sources import gitsource
+from reconciler.sources.loader import load_desired
 
 _NOWHERE = SourceLocation("")
 

@@ -27,8 +27,8 @@ from reconciler.github.drift_issue import (
 from reconciler.github.resources import Comment, CommentRef, Issue, IssueRef, PullRequest
 from reconciler.github.rest import GitHubStatusError
 from reconciler.github.summary import write_step_summary
-from reconciler.plan import Action, ApplyResult, Plan
-from reconciler.secrets import Masker
+from reconciler.plan.types import Action, ApplyResult, Plan
+from reconciler.sources.secrets import Masker
 
 #: The labels a plan may put on its pull request: (color, description) by name.
 PLAN_LABELS: Mapping[str, tuple[str, str]] = {

@@ -13,8 +13,8 @@ from typing import Any
 
 from reconciler.github.budget import Sized, measure
 from reconciler.github.text import Mask, clip, inline
-from reconciler.plan import Action, Change, FieldChange
-from reconciler.render import SENSITIVE, format_value
+from reconciler.plan.types import Action, Change, FieldChange
+from reconciler.views.render import SENSITIVE, format_value
 
 SYMBOL: Mapping[Action, str] = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.WAIT: "=",

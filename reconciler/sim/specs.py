@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler import rules
 from reconciler.model import (
     CLUSTER_STATES,
     CLUSTER_TYPES,
@@ -19,6 +18,7 @@ from reconciler.model import (
     PHASE_RUNNING,
     TYPE_BYOC,
 )
+from reconciler.sources import rules
 
 #: The fields a create fills in when the body leaves them out, and a PUT keeps.
 GRIDLET_VERSION = "0.8.81"

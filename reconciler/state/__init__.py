@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reconciler.errors import ConfigError
 from reconciler.ports import StateBackend
-from reconciler.settings import Settings
+from reconciler.sources.settings import Settings
 from reconciler.state.local import LocalStateBackend
 
 __all__ = ["LocalStateBackend", "open_state"]

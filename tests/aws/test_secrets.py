@@ -13,7 +13,7 @@ from reconciler.aws.secrets import aws_providers, lazy_aws_providers
 from reconciler.aws.session import SessionFactory
 from reconciler.errors import SecretError
 from reconciler.model import SecretRef
-from reconciler.secrets import Resolver
+from reconciler.sources.secrets import Resolver
 
 VALUE = "ext-5e1d0b9a7c3f42"
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import main
-from reconciler.grid.client import GridClient
+from reconciler.live.client import GridClient
 from reconciler.sim.server import SimServer
 
 SECRET_A = "ext-id-team-a-5d1f0c2e9b"

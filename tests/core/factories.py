@@ -6,7 +6,7 @@ import copy
 from dataclasses import replace
 from typing import Any
 
-from reconciler import wire
+from reconciler.live import wire
 from reconciler.model import (
     PHASE_RUNNING,
     PROFILE_DEFAULT,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import wire
-from reconciler.apply import apply_plan, is_settled, wait_for
-from reconciler.grid.client import GridClient
+from reconciler.apply.engine import apply_plan, is_settled, wait_for
+from reconciler.live import wire
+from reconciler.live.client import GridClient
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_QUEUED,
@@ -21,10 +21,10 @@ from reconciler.model import (
     InstanceSpec,
     SecretRef,
 )
-from reconciler.plan import Action, ApplyResult, ChangeResult, Outcome, Plan
-from reconciler.planner import make_plan
-from reconciler.secrets import Resolver, env_provider
+from reconciler.plan.planner import make_plan
+from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
 from reconciler.sim.server import SimServer
+from reconciler.sources.secrets import Resolver, env_provider
 from reconciler.state import LocalStateBackend
 from tests.core.factories import EXTERNAL_ID_ENV, desired_cluster, desired_state
 from tests.sim_fixtures import byoc_spec, make_client, sim_server_fixture
@@ -263,7 +263,7 @@ def test_wait_gives_up_after_the_timeout_with_the_last_phase(slow_grid: GridClie
 
 
 def test_an_inventory_edit_is_applied_again_after_a_concurrent_write(tmp_path: Path) -> None:
-    from reconciler.apply import update_inventory
+    from reconciler.apply.engine import update_inventory
     from reconciler.model import InventoryEntry, State
     from reconciler.state.local import LocalStateBackend
 

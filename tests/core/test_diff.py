@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import wire
-from reconciler.diff import diff_secret, diff_specs
+from reconciler.live import wire
 from reconciler.model import PROFILE_COST_SAVING, InstanceSpec
-from reconciler.plan import FieldChange
+from reconciler.plan.diff import diff_secret, diff_specs
+from reconciler.plan.types import FieldChange
 from tests.core.factories import desired_cluster, live_spec
 
 AWS = "driver.kubernetes.aws"
@@ -72,7 +72,7 @@ def test_secret_change_is_sensitive_and_carries_no_value(desired: str | None, li
 
 
 def test_creation_fields_list_every_leaf_with_instance_types_as_entries() -> None:
-    from reconciler.diff import creation_fields
+    from reconciler.plan.diff import creation_fields
 
     view = {"performanceProfile": "P", "driver": {"kubernetes": {"aws": {
         "region": "us-east-1", "azSkipIds": ["use1-az3"],

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import PlanRefused
-from reconciler.guards import check_guards
-from reconciler.plan import Action, Change, Plan
+from reconciler.plan.guards import check_guards
+from reconciler.plan.types import Action, Change, Plan
 
 
 def _plan(*deletes: str) -> Plan:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from reconciler import wire
 from reconciler.errors import SecretError
+from reconciler.live import wire
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_FAILED,
@@ -19,8 +19,8 @@ from reconciler.model import (
     LiveCluster,
     State,
 )
-from reconciler.plan import Action, Change, FieldChange, Plan
-from reconciler.planner import is_dropped_from_inventory, make_plan
+from reconciler.plan.planner import is_dropped_from_inventory, make_plan
+from reconciler.plan.types import Action, Change, FieldChange, Plan
 from tests.core.factories import (
     desired_cluster,
     desired_state,
@@ -201,7 +201,7 @@ def test_plan_survives_a_json_round_trip() -> None:
 
 def test_plan_keeps_a_deleted_cluster_with_leftovers_in_the_inventory() -> None:
     from reconciler.model import DesiredState, InventoryEntry, State
-    from reconciler.planner import is_dropped_from_inventory, make_plan
+    from reconciler.plan.planner import is_dropped_from_inventory, make_plan
 
     state = State(inventory={"gone": InventoryEntry(name="gone", region="us-east-1",
                                                     leftovers=("arn:aws:ec2:vol-1",))})

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from reconciler import wire
+from reconciler.live import wire
 from reconciler.model import PHASE_QUEUED, PHASE_RUNNING, TYPE_BYOC, TYPE_GLOBAL
-from reconciler.plan import (
+from reconciler.plan.types import (
     Action,
     ApplyResult,
     Change,
@@ -15,7 +15,7 @@ from reconciler.plan import (
     Outcome,
     Plan,
 )
-from reconciler.render import (
+from reconciler.views.render import (
     StatusRow,
     render_apply_text,
     render_plan_json,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import wire
+from reconciler.live import wire
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_FAILED,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.plan import Action, Change, FieldChange, Plan
+from reconciler.plan.types import Action, Change, FieldChange, Plan
 
 SPEC = {"driver": {"kubernetes": {"aws": {
     "region": "us-east-1", "roleArn": "arn:aws:iam::123456789012:role/grid-byoc",

@@ -4,7 +4,7 @@ import pytest
 
 from reconciler.github.apply_comment import render_apply_comment
 from reconciler.github.budget import COMMENT_LIMIT
-from reconciler.plan import Action, ApplyResult, ChangeResult, Outcome
+from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome
 
 OK = ChangeResult("a", Action.CREATE, Outcome.OK, phase="CLUSTER_STATE_RUNNING")
 FAILED = ChangeResult("b", Action.UPDATE, Outcome.FAILED, error="Grid said 400: bad spec")

@@ -9,8 +9,8 @@ from reconciler.github.budget import COMMENT_LIMIT, measure
 from reconciler.github.comment import render_plan_comment
 from reconciler.github.sections import MAX_LINE
 from reconciler.model import SecretRef
-from reconciler.plan import Action, Change, FieldChange, Plan
-from reconciler.secrets import Masker
+from reconciler.plan.types import Action, Change, FieldChange, Plan
+from reconciler.sources.secrets import Masker
 from tests.github.plans import change, create, delete, plan_of, update
 
 MARKER = "<!-- gridops:plan:gridops.yaml -->"
@@ -196,7 +196,7 @@ def test_comment_is_always_within_the_limit_even_with_wide_characters(clusters: 
 
 def test_a_create_shows_its_secret_as_set_not_changed() -> None:
     from reconciler.github.sections import diff_lines
-    from reconciler.plan import Action, Change, FieldChange
+    from reconciler.plan.types import Action, Change, FieldChange
 
     change = Change(name="c", action=Action.CREATE, field_changes=(
         FieldChange(path="driver.kubernetes.aws.externalId", sensitive=True),

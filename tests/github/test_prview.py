@@ -11,7 +11,7 @@ from reconciler.github.prview import (
     mark_drift_from_git,
     split_for_pull_request,
 )
-from reconciler.plan import Action
+from reconciler.plan.types import Action
 from tests.github.plans import change, create, delete, plan_of, update
 
 

@@ -14,8 +14,8 @@ from reconciler.github.publish import (
     sync_drift_issue,
 )
 from reconciler.model import SecretRef
-from reconciler.plan import Action, ApplyResult, Change, ChangeResult, FieldChange, Outcome
-from reconciler.secrets import Masker, Resolver, env_provider
+from reconciler.plan.types import Action, ApplyResult, Change, ChangeResult, FieldChange, Outcome
+from reconciler.sources.secrets import Masker, Resolver, env_provider
 from tests.github.plans import change, create, delete, plan_of, update
 from tests.github.standin import GitHubStandIn
 

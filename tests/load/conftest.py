@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.loader import load_desired, read_cluster_files
 from reconciler.model import DesiredCluster
+from reconciler.sources.loader import load_desired, read_cluster_files
 
 #: A valid cluster document; tests format in what they change.
 CLUSTER = """\

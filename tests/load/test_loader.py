@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.loader import load_desired, merge_defaults, read_cluster_files
 from reconciler.model import (
     PROFILE_COST_SAVING,
     PROFILE_DEFAULT,
@@ -13,6 +12,7 @@ from reconciler.model import (
     SecretRef,
     SourceLocation,
 )
+from reconciler.sources.loader import load_desired, merge_defaults, read_cluster_files
 from tests.load.conftest import CLUSTER, Load, Write
 
 DEFAULTS = """\

@@ -6,8 +6,13 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler.schema import CLUSTER_SCHEMA, SETTINGS_SCHEMA, load_schema, validate_document
-from reconciler.yamlsafe import parse_documents
+from reconciler.sources.schema import (
+    CLUSTER_SCHEMA,
+    SETTINGS_SCHEMA,
+    load_schema,
+    validate_document,
+)
+from reconciler.sources.yamlsafe import parse_documents
 
 SCHEMAS = [CLUSTER_SCHEMA, SETTINGS_SCHEMA]
 _CONDITIONS = ("if", "then", "else")  # restate fields declared elsewhere; not walked

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.schema import CLUSTER_SCHEMA, load_schema
-from reconciler.schema_doc import render_reference
+from reconciler.sources.schema import CLUSTER_SCHEMA, load_schema
+from reconciler.sources.schema_doc import render_reference
 
 
 @pytest.mark.parametrize(("row"), [

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ConfigError, ValidationError
-from reconciler.settings import Settings, StateSettings
-from reconciler.settings_loader import load_settings
+from reconciler.sources.settings import Settings, StateSettings
+from reconciler.sources.settings_loader import load_settings
 from tests.load.conftest import Write
 
 HEAD = "apiVersion: gridops/v1\nkind: Settings\n"

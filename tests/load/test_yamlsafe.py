@@ -5,8 +5,8 @@ import time
 import pytest
 import yaml
 
-from reconciler import yamlsafe
-from reconciler.yamlsafe import format_path, parse_documents, parse_path
+from reconciler.sources import yamlsafe
+from reconciler.sources.yamlsafe import format_path, parse_documents, parse_path
 
 
 @pytest.fixture(autouse=True, params=["libyaml", "pure-python"])

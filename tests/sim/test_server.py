@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.rules import is_arm64
 from reconciler.sim.catalog import CATALOG
 from reconciler.sim.server import SimServer
 from reconciler.sim.wire import ApiError
+from reconciler.sources.rules import is_arm64
 from tests.sim_fixtures import (
     SIM_API_KEY,
     SIM_USER_ID,

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from reconciler.model import SecretRef
-from reconciler.secrets import parse_secret_ref
+from reconciler.sources.secrets import parse_secret_ref
 from tests.terraform.tfmodel import Block, Expr, declared, find, load_dir, one, references
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 from reconciler.errors import ConfigError, LockError, StateConflict, StateError
 from reconciler.model import InventoryEntry, State
 from reconciler.ports import LockInfo
-from reconciler.settings import Settings, StateSettings
+from reconciler.sources.settings import Settings, StateSettings
 from reconciler.state import LocalStateBackend, open_state
 
 LOCK = LockInfo(id="lock-1", who="alice@laptop", when="2024-05-01T12:00:00Z", run="run-7")

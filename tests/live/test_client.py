@@ -11,8 +11,8 @@ import pytest
 import structlog
 
 from reconciler.errors import GridAPIError, GridAuthError, GridConflict, GridNotFound
-from reconciler.grid.client import GridClient
-from reconciler.grid.credentials import Credentials
+from reconciler.live.client import GridClient
+from reconciler.live.credentials import Credentials
 from reconciler.model import PHASE_DELETED, PHASE_QUEUED, TYPE_BYOC, TYPE_GLOBAL
 from reconciler.sim.server import SimServer
 from tests.sim_fixtures import SIM_API_KEY, SIM_USER_ID, byoc_spec, make_client

@@ -25,9 +25,9 @@ from reconciler.model import (
     SecretRef,
     SourceLocation,
 )
-from reconciler.schema import CLUSTER_SCHEMA, validate_document
-from reconciler.secrets import parse_secret_ref
-from reconciler.validate import (
+from reconciler.sources.schema import CLUSTER_SCHEMA, validate_document
+from reconciler.sources.secrets import parse_secret_ref
+from reconciler.sources.validate import (
     KIND_CLUSTER,
     KIND_DEFAULTS,
     check_document,
@@ -35,7 +35,7 @@ from reconciler.validate import (
     check_unique_names,
     combine_findings,
 )
-from reconciler.yamlsafe import YamlDocument, parse_documents
+from reconciler.sources.yamlsafe import YamlDocument, parse_documents
 
 CLUSTER_FILE_SUFFIXES = (".yaml", ".yml")
 

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import LiveCluster
-from reconciler.plan import Action, ApplyResult, Change, ChangeResult, FieldChange, Outcome, Plan
+from reconciler.plan.types import (
+    Action,
+    ApplyResult,
+    Change,
+    ChangeResult,
+    FieldChange,
+    Outcome,
+    Plan,
+)
 
 #: Symbol and colour per action, as in Terraform's plan output.
 _SYMBOL = {

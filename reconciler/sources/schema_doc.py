@@ -94,11 +94,11 @@ def replace_reference(readme: str, reference: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m reconciler.schema_doc README.md``: refresh the README's field reference."""
+    """``python -m reconciler.sources.schema_doc README.md``: refresh the field reference."""
     import sys
     from pathlib import Path
 
-    from reconciler.schema import CLUSTER_SCHEMA, SETTINGS_SCHEMA, load_schema
+    from reconciler.sources.schema import CLUSTER_SCHEMA, SETTINGS_SCHEMA, load_schema
 
     args = sys.argv[1:] if argv is None else argv
     path = Path(args[0] if args else "README.md")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.errors import PlanRefused
-from reconciler.plan import Action, Plan
+from reconciler.plan.types import Action, Plan
 
 
 def check_guards(plan: Plan, *, max_deletes: int, desired_count: int, inventory_count: int,

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from reconciler.errors import ConfigError
-from reconciler.grid.client import GridClient
-from reconciler.grid.credentials import Credentials, load_credentials
+from reconciler.live.client import GridClient
+from reconciler.live.credentials import Credentials, load_credentials
 from reconciler.sim.server import SimServer
 
 __all__ = ["GridClient", "Credentials", "SimUrl", "load_credentials", "open_grid",

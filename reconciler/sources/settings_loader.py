@@ -8,12 +8,12 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from reconciler import rules
 from reconciler.errors import ConfigError, Finding, ValidationError
-from reconciler.schema import SETTINGS_SCHEMA, validate_document
-from reconciler.settings import SETTINGS_FILE, Settings
-from reconciler.validate import combine_findings
-from reconciler.yamlsafe import YamlDocument, parse_documents
+from reconciler.sources import rules
+from reconciler.sources.schema import SETTINGS_SCHEMA, validate_document
+from reconciler.sources.settings import SETTINGS_FILE, Settings
+from reconciler.sources.validate import combine_findings
+from reconciler.sources.yamlsafe import YamlDocument, parse_documents
 
 
 def load_settings(repo_root: Path, file: str = SETTINGS_FILE, *,

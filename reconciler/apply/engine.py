@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from reconciler import wire
 from reconciler.errors import ConfigError, GridConflict, GridNotFound, GridopsError, StateConflict
+from reconciler.live import wire
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_FAILED,
@@ -23,10 +23,10 @@ from reconciler.model import (
     Ownership,
     State,
 )
-from reconciler.plan import Action, ApplyResult, Change, ChangeResult, Outcome, Plan
-from reconciler.planner import is_dropped_from_inventory
+from reconciler.plan.planner import is_dropped_from_inventory
+from reconciler.plan.types import Action, ApplyResult, Change, ChangeResult, Outcome, Plan
 from reconciler.ports import GridAPI, SecretResolver, StateBackend
-from reconciler.secrets import MASK
+from reconciler.sources.secrets import MASK
 
 Inventory = dict[str, InventoryEntry]
 #: How a step changes the inventory once its Grid call succeeded.

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from reconciler import wire
-from reconciler.diff import creation_fields, diff_secret, diff_specs
 from reconciler.errors import SecretError
+from reconciler.live import wire
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_FAILED,
@@ -22,7 +21,8 @@ from reconciler.model import (
     LiveCluster,
     State,
 )
-from reconciler.plan import Action, Change, FieldChange, Plan
+from reconciler.plan.diff import creation_fields, diff_secret, diff_specs
+from reconciler.plan.types import Action, Change, FieldChange, Plan
 
 SecretLookup = Callable[[DesiredCluster], str | None]
 

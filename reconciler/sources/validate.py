@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler import rules
 from reconciler.errors import Finding
-from reconciler.secrets import parse_secret_ref
-from reconciler.yamlsafe import PathPart, YamlDocument, parse_path
+from reconciler.sources import rules
+from reconciler.sources.secrets import parse_secret_ref
+from reconciler.sources.yamlsafe import PathPart, YamlDocument, parse_path
 
 KIND_CLUSTER = "GridCluster"
 KIND_DEFAULTS = "GridClusterDefaults"

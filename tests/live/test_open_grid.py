@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.grid import SimUrl, open_grid, parse_sim_url
+from reconciler.live import SimUrl, open_grid, parse_sim_url
 from reconciler.model import PHASE_RUNNING
 from reconciler.sim.server import SimServer
 from tests.sim_fixtures import SIM_API_KEY, SIM_USER_ID, byoc_spec

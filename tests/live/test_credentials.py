@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ConfigError
-from reconciler.grid.credentials import Credentials, load_credentials
+from reconciler.live.credentials import Credentials, load_credentials
 
 KEY = "very-secret-api-key-31337"
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from reconciler.errors import GridAPIError
-from reconciler.grid.client import GridClient
-from reconciler.grid.codec import parse_cluster, parse_cluster_list
-from reconciler.grid.credentials import Credentials
+from reconciler.live.client import GridClient
+from reconciler.live.codec import parse_cluster, parse_cluster_list
+from reconciler.live.credentials import Credentials
 from reconciler.model import PHASE_UNSPECIFIED, TYPE_UNSPECIFIED
 
 RUNNING = {"id": "a", "name": "a", "createdAt": "2024-05-01T10:00:00Z",

@@ -24,15 +24,15 @@ from reconciler.errors import (
     GridConflict,
     GridNotFound,
 )
-from reconciler.grid import retry
-from reconciler.grid.codec import (
+from reconciler.live import retry
+from reconciler.live.codec import (
     decode_json,
     error_message,
     parse_cluster,
     parse_cluster_list,
     parse_instance_types,
 )
-from reconciler.grid.credentials import Credentials
+from reconciler.live.credentials import Credentials
 from reconciler.model import PHASE_DELETED, LiveCluster
 
 CLUSTERS_PATH = "/v1/core/clusters"

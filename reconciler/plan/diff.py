@@ -13,7 +13,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.plan import FieldChange
+from reconciler.plan.types import FieldChange
 
 #: Mapping keys under which entries are named in brackets rather than dotted.
 _KEYED_BY_NAME = frozenset({"instanceTypes"})

@@ -21,8 +21,8 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 
 from reconciler.errors import Finding
-from reconciler.secrets import parse_secret_ref
-from reconciler.yamlsafe import JsonPath, YamlDocument, format_path
+from reconciler.sources.secrets import parse_secret_ref
+from reconciler.sources.yamlsafe import JsonPath, YamlDocument, format_path
 
 CLUSTER_SCHEMA = "gridcluster.schema.json"
 SETTINGS_SCHEMA = "gridops-settings.schema.json"
@@ -31,9 +31,9 @@ SETTINGS_SCHEMA = "gridops-settings.schema.json"
 def _schema_dir() -> Path:
     """The packaged copy in an installed gridops (reconciler/schemas/), else the checkout's
     schemas/ folder (an editable install or a source tree)."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "schemas"
-    return packaged if (packaged / CLUSTER_SCHEMA).is_file() else here.parent / "schemas"
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "schemas"
+    return packaged if (packaged / CLUSTER_SCHEMA).is_file() else package.parent / "schemas"
 
 
 SCHEMA_DIR = _schema_dir()
