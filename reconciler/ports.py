@@ -1,5 +1,5 @@
-"""The edges the core talks to, as protocols. Real implementations live in ``grid/``,
-``state/``, ``secrets.py`` and ``aws/``; the core only sees these shapes.
+"""The edges the core talks to, as protocols. Real implementations live in ``live/``,
+``state/``, ``sources/secrets.py`` and ``aws/``; the core only sees these shapes.
 """
 
 from __future__ import annotations
