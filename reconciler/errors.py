@@ -105,6 +105,13 @@ class GridAPIError(GridopsError):
         self.status = status
 
 
+class GridAnswerLost(GridAPIError):
+    """A change was sent but its answer was lost (a timeout, a reset, a 5xx, an unreadable
+    body): Grid may or may not have made it; only reading it back tells."""
+
+    reason = "grid-answer-lost"
+
+
 class GridAuthError(GridAPIError):
     reason = "grid-auth"
 
