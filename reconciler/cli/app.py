@@ -98,6 +98,15 @@ def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
     return Resolver({"fromEnv": env_provider(env), **lazy_aws_providers(repo_root=root)})
 
 
+class _UsageError(click.UsageError):
+    """A usage error with gridops' exit code and click's message and usage line."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message(), error.ctx)
+
+
 class _Group(click.Group):
     """Maps every GridopsError to a clear message and its exit code; never a traceback for
     them. Unexpected errors print one line (and the traceback only with -vv). Usage errors
@@ -109,15 +118,13 @@ class _Group(click.Group):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as e:
-            e.exit_code = EXIT_USAGE
-            raise
+            raise _UsageError(e) from e
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as e:  # a subcommand's options or arguments
-            e.exit_code = EXIT_USAGE
-            raise
+            raise _UsageError(e) from e
         except GridopsError as e:
             _report(ctx, e)
             ctx.exit(e.exit_code)
