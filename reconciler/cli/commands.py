@@ -4,7 +4,7 @@ parses its options, builds the collaborators and calls ``reconciler.run``."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +107,10 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
     gh = github_context(app, github) if comment else None
     if out_file and not out_file.parent.is_dir():
         raise ConfigError(f"cannot save the plan to {out_file}: its folder does not exist")
+    unpinned: str | None = None
     try:
         ws = app.workspace()
+        unpinned = app.unpinned(ws)
         with app.grid(ws) as grid:
             the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
                                              allow_empty=allow_empty)
@@ -119,8 +121,11 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
         publish_plan_comment(app, gh, None, e.findings)
         raise
     except GridopsError as e:
-        publish_plan_comment(app, gh, None, [], error=e)
+        shown = ConfigError(f"{unpinned}. Then: {e.message}", hint=e.hint) if unpinned else e
+        publish_plan_comment(app, gh, None, [], error=shown)
         raise
+    if unpinned:
+        the_plan = replace(the_plan, warnings=(unpinned, *the_plan.warnings))
     if out_file:  # the plan holds no secret values by construction: saved exactly as made
         _write_plan(out_file, the_plan)
     app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
@@ -215,7 +220,8 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
     the saved plan), confirm, apply, sweep. None when skipped."""
     backend = app.state(ws)
     finder = leftover_finder(app) if options.force_delete or app.aws_checks(ws) else None
-    with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=options.lock_wait):
+    with app.grid(ws, changes=True) as grid, \
+            backend.lock(app.lock_info(), wait_seconds=options.lock_wait):
         if options.latest_from is not None and not _still_latest(app, options.latest_from, ws):
             return None
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
@@ -305,7 +311,7 @@ def status(app: App) -> None:
 def import_(app: App, name: str) -> None:
     """Adopt the live cluster NAME: record it in the inventory so gridops manages it."""
     ws = app.workspace()
-    with app.grid(ws) as grid:
+    with app.grid(ws, changes=True) as grid:
         entry = run.import_cluster(name, ws, grid, app.state(ws), lock=app.lock_info())
     protection = "on" if entry.deletion_protection else "off"
     app.out(f"Imported {name} (deletion protection {protection}). "
