@@ -214,7 +214,8 @@ def test_the_expression_reader_sees_why_the_old_reconcile_condition_never_ran() 
 def test_action_is_a_composite_that_installs_from_its_own_path() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    assert set(action["inputs"]) == {"command", "args", "python-version", "working-directory"}
+    assert set(action["inputs"]) == {"command", "args", "python-version", "working-directory",
+                                     "grid-url"}
     install = action["runs"]["steps"][1]
     assert install["env"] == {"GRIDOPS_ACTION_PATH": "${{ github.action_path }}"}
     assert '"$GRIDOPS_ACTION_PATH"' in install["run"]
