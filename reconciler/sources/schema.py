@@ -78,11 +78,17 @@ def _findings(document: YamlDocument, error: SchemaError) -> list[Finding]:
         branch = _branch_errors(error)
         if branch is None:
             message = _type_message(_branch_types(error), error.instance)
-            return [document.finding(path, _prefixed(path, message))]
+            return [document.finding(path, _prefixed(path, message)).tagged("schema-type")]
         return [f for e in branch for f in _findings(document, e)]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        return _unknown_fields(document, error, path)
-    return [document.finding(path, _prefixed(path, _message(error)))]
+        return [f.tagged("schema-unknown-field") for f in _unknown_fields(document, error, path)]
+    rule = _RULES.get(str(error.validator), "schema-value")
+    return [document.finding(path, _prefixed(path, _message(error))).tagged(rule)]
+
+
+#: The finding kind of a schema error by its JSON Schema keyword; any other is "schema-value".
+_RULES = {"type": "schema-type", "required": "schema-required",
+          "additionalProperties": "schema-unknown-field"}
 
 
 def _branch_errors(error: SchemaError) -> Sequence[SchemaError] | None:
