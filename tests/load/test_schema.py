@@ -45,7 +45,7 @@ def test_schema_is_valid_draft_2020_12_with_an_id(name: str) -> None:
 
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"].endswith(f"/schemas/{name}")
+    assert schema["$id"].startswith("urn:gridops:v1:")
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
