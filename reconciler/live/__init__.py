@@ -7,20 +7,24 @@
 - ``sim://PATH[?createSeconds=N&deleteSeconds=N&latency=S]``: the emulator on a free loopback
   port for the time of the ``with`` block, its state in the SQLite file PATH (relative to the
   repository root unless absolute). ``GRIDOPS_SIM_CREATE_SECONDS`` and
-  ``GRIDOPS_SIM_DELETE_SECONDS`` override the delays.
+  ``GRIDOPS_SIM_DELETE_SECONDS`` override the delays. Fault knobs, as ``gridops sim serve``
+  has them: ``faultRate``, ``faultSeed``, ``faultKinds`` (comma-separated), ``faultMethod``,
+  ``faultPath``, ``faultAfterCommit``, ``faultHangSeconds``; ``clientTimeout`` is the
+  client's timeout in seconds (so a hang can be tried quickly).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
 from reconciler.errors import ConfigError
 from reconciler.live.client import GridClient
 from reconciler.live.credentials import Credentials, load_credentials
+from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
 from reconciler.sim.server import SimServer
 
 __all__ = ["GridClient", "Credentials", "SimUrl", "load_credentials", "open_grid",
@@ -49,6 +53,10 @@ class SimUrl:
     delete_seconds: float = SIM_DELETE_SECONDS
     #: seconds the emulator sleeps before each answer
     latency_seconds: float = 0.0
+    #: the random faults the emulator injects
+    faults: FaultPolicy = field(default_factory=FaultPolicy)
+    #: the client's timeout in seconds
+    client_timeout: float = 30.0
 
 
 @contextmanager
@@ -60,8 +68,8 @@ def open_grid(url: str, *, env: Mapping[str, str], home: Path,
         credentials = _sim_credentials(env)
         with SimServer(sim.db_path, user_id=credentials.user_id, api_key=credentials.api_key,
                        create_seconds=sim.create_seconds, delete_seconds=sim.delete_seconds,
-                       latency_seconds=sim.latency_seconds) as server, \
-                GridClient(server.url, credentials) as client:
+                       latency_seconds=sim.latency_seconds, fault_policy=sim.faults) as server, \
+                GridClient(server.url, credentials, timeout=sim.client_timeout) as client:
             yield client
     elif url.startswith(("https://", "http://")):
         with GridClient(url, load_credentials(env, home)) as client:
@@ -80,11 +88,16 @@ def parse_sim_url(url: str, *, env: Mapping[str, str], repo_root: Path) -> SimUr
         raise ConfigError(f"Grid URL {url!r} names no database file",
                           hint="write sim://.gridops/sim.db (relative to the repository root)")
     values: dict[str, float] = {}
+    texts: dict[str, str] = {}
     for key, items in parse_qs(query, keep_blank_values=True).items():
-        if key not in (*_SIM_ENV, "latency"):
+        if key in _SIM_TEXT:
+            texts[key] = items[-1]
+        elif key in (*_SIM_ENV, *_SIM_SECONDS):
+            values[key] = _seconds(items[-1], f"{key} in {url!r}")
+        else:
             raise ConfigError(f"Grid URL {url!r}: unknown option {key!r}",
-                              hint="sim:// takes createSeconds, deleteSeconds and latency")
-        values[key] = _seconds(items[-1], f"{key} in {url!r}")
+                              hint="sim:// takes " + ", ".join((*_SIM_ENV, *_SIM_SECONDS,
+                                                                 *_SIM_TEXT)))
     for key, name in _SIM_ENV.items():
         if env.get(name):
             values[key] = _seconds(env[name], name)
@@ -92,7 +105,30 @@ def parse_sim_url(url: str, *, env: Mapping[str, str], repo_root: Path) -> SimUr
     return SimUrl(db_path=path if path.is_absolute() else repo_root / path,
                   create_seconds=values.get("createSeconds", SIM_CREATE_SECONDS),
                   delete_seconds=values.get("deleteSeconds", SIM_DELETE_SECONDS),
-                  latency_seconds=values.get("latency", 0.0))
+                  latency_seconds=values.get("latency", 0.0),
+                  faults=_fault_policy(url, values, texts),
+                  client_timeout=values.get("clientTimeout", 30.0) or 30.0)
+
+
+_SIM_SECONDS = ("latency", "faultRate", "faultAfterCommit", "faultHangSeconds", "clientTimeout")
+_SIM_TEXT = ("faultSeed", "faultKinds", "faultMethod", "faultPath")
+
+
+def _fault_policy(url: str, values: Mapping[str, float], texts: Mapping[str, str]
+                  ) -> FaultPolicy:
+    try:
+        seed = int(texts["faultSeed"]) if "faultSeed" in texts else None
+        kinds = parse_kinds(texts["faultKinds"]) if "faultKinds" in texts else \
+            FaultPolicy().kinds
+        return FaultPolicy(rate=values.get("faultRate", 0.0), seed=seed, kinds=kinds,
+                           method=texts.get("faultMethod", "").upper(),
+                           target=texts.get("faultPath", ""),
+                           after_commit=values.get("faultAfterCommit", 0.0),
+                           hang_seconds=values.get("faultHangSeconds", DEFAULT_HANG_SECONDS))
+    except ValueError as e:
+        raise ConfigError(f"Grid URL {url!r}: {e}",
+                          hint="faultRate and faultAfterCommit are 0..1, faultSeed a whole "
+                               "number, faultKinds from " + ", ".join(KINDS)) from e
 
 
 def _sim_credentials(env: Mapping[str, str]) -> Credentials:

@@ -19,6 +19,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from reconciler.errors import (
     ConfigError,
+    GridAnswerLost,
     GridAPIError,
     GridAuthError,
     GridConflict,
@@ -124,21 +125,36 @@ class GridClient:
             retry=retry_if_exception(lambda e: retry.is_retryable_error(e, idempotent=idempotent)),
             wait=lambda state: retry.wait_seconds(state, backoff=self._backoff),
         )
+        changes = method != "GET"
         try:
             response = retrying(self._send, method, path, params, json, idempotent)
         except retry.RetryableAnswer as e:
             response = e.response
         except httpx.TransportError as e:
+            tries = retrying.statistics.get("attempt_number", 1)
+            if changes and not isinstance(e, retry.NEVER_SENT):
+                raise GridAnswerLost(
+                    f"the answer from Grid to {what} was lost ({type(e).__name__}): the "
+                    "change may or may not have been made", hint=f"tried {tries} time(s)") from e
             raise GridAPIError(
                 f"could not reach Grid at {self.base_url} to {what}: {type(e).__name__}",
-                hint="check GRID_URL and the network; the call was tried "
-                     f"{retrying.statistics.get('attempt_number', 1)} time(s)") from e
+                hint=f"check GRID_URL and the network; the call was tried {tries} time(s)") from e
         except httpx.RequestError as e:  # undecodable content, redirect loops, ...
             raise GridAPIError(f"Grid's answer to {what} could not be read: {type(e).__name__}",
                                hint="check GRID_URL points at a Grid API") from e
         if not response.is_success:
-            raise _answer_error(response, what)
-        return decode_json(response.content, what=f"'{what}'") if decode else None
+            error = _answer_error(response, what)
+            if changes and response.status_code >= 500:
+                raise GridAnswerLost(error.message, status=error.status, hint=error.hint)
+            raise error
+        if not decode:
+            return None
+        try:
+            return decode_json(response.content, what=f"'{what}'")
+        except GridAPIError as e:
+            if changes:
+                raise GridAnswerLost(e.message, status=e.status, hint=e.hint) from e
+            raise
 
     def _send(self, method: str, path: str, params: list[tuple[str, str]] | None, json: Any,
               idempotent: bool) -> httpx.Response:

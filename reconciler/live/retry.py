@@ -15,7 +15,8 @@ from tenacity import RetryCallState
 #: the longest wait between two tries, whatever the backoff or the server says
 MAX_WAIT_SECONDS = 120.0
 
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: transport errors that mean the request never left (any call may be tried again)
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAYBE_SENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -35,7 +36,7 @@ def is_retryable_status(status: int, *, idempotent: bool) -> bool:
 
 
 def is_retryable_error(error: BaseException, *, idempotent: bool) -> bool:
-    if isinstance(error, (RetryableAnswer, *_NEVER_SENT)):
+    if isinstance(error, (RetryableAnswer, *NEVER_SENT)):
         return True
     return idempotent and isinstance(error, _MAYBE_SENT)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import re
 import sqlite3
 import threading
@@ -21,7 +22,12 @@ import structlog
 
 from reconciler.sim.admin import AdminApi
 from reconciler.sim.clusters import ClusterApi, SimOptions
-from reconciler.sim.faults import Fault, Faults
+from reconciler.sim.faults import (
+    KIND_MALFORMED,
+    Fault,
+    Faults,
+    LoggedRequest,
+)
 from reconciler.sim.store import Store
 from reconciler.sim.wire import Answer, ApiError, error_answer
 
@@ -60,21 +66,49 @@ class SimApp:
         self._expected = _basic(options.user_id, options.api_key)
 
     def handle(self, request: Request) -> Answer:
-        try:
-            if request.path.startswith("/_sim/"):
-                self._authenticate(request)
-                return Answer(200, self._admin_route(request))
-            self._before_api_request()
+        return self.respond(request)[0]
+
+    def respond(self, request: Request) -> tuple[Answer, Fault | None]:
+        """The answer, and the fault injected into it (the HTTP server carries out a
+        transport fault: a reset, a hang or a malformed body, instead of the answer)."""
+        if request.path.startswith("/_sim/"):
+            return self._guarded(lambda: self._admin(request)), None
+        self._before_api_request()
+        name = _body_name(request)
+        fault: Fault | None = None
+
+        def api() -> Answer:
+            nonlocal fault
             self._authenticate(request)
-            fault = self.faults.take(request.method)
-            if fault is not None:
+            fault = self.faults.take(request.method, request.path, name)
+            if fault is not None and not fault.after_commit:
                 return _fault_answer(fault)
             return Answer(200, self._api_route(request))
+
+        answer = self._guarded(api)
+        handled = 0 if fault is not None and not fault.after_commit else answer.status
+        if fault is not None and fault.after_commit and fault.kind != KIND_MALFORMED:
+            answer = _fault_answer(fault)  # a malformed one cuts the real answer short
+        status = answer.status
+        if fault is not None and fault.is_transport:
+            status = 200 if fault.kind == KIND_MALFORMED else 0
+        self.faults.log.add(LoggedRequest(
+            method=request.method, path=request.path, status=status,
+            fault=fault.describe() if fault else "", handled=handled, name=name))
+        return answer, fault
+
+    def _guarded(self, route: Callable[[], Answer]) -> Answer:
+        try:
+            return route()
         except ApiError as e:
             return e.answer()
         except sqlite3.Error as e:
             _log.error("sim.store_error", error=str(e))
             return error_answer(500, f"the emulator's database failed: {e}")
+
+    def _admin(self, request: Request) -> Answer:
+        self._authenticate(request)
+        return Answer(200, self._admin_route(request))
 
     def _before_api_request(self) -> None:
         with self._count_lock:
@@ -117,6 +151,13 @@ class SimApp:
             return self.admin.post_latency(request.body)
         if (method, path) == ("POST", "/_sim/faults"):
             return self.admin.post_faults(request.body)
+        if (method, path) == ("POST", "/_sim/fault-policy"):
+            return self.admin.post_fault_policy(request.body)
+        if (method, path) == ("GET", "/_sim/requests"):
+            return {"requests": [r.to_json() for r in self.faults.log.items()]}
+        if (method, path) == ("DELETE", "/_sim/requests"):
+            self.faults.log.clear()
+            return {}
         match = _FAILURE.match(path)
         if method == "DELETE" and match:
             self.admin.clear_failure(unquote(match["name"]))
@@ -124,10 +165,24 @@ class SimApp:
         raise ApiError(404, "Not Found")
 
 
+def _body_name(request: Request) -> str:
+    """The cluster name a create or update carries ("" when none or unreadable)."""
+    if request.method not in ("POST", "PUT") or not request.body:
+        return ""
+    try:
+        data = json.loads(request.body)
+    except ValueError:
+        return ""
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) else ""
+
+
 def _fault_answer(fault: Fault) -> Answer:
     headers: tuple[tuple[str, str], ...] = ()
     if fault.retry_after is not None:
         headers = (("Retry-After", f"{fault.retry_after:g}"),)
+    if fault.is_transport:  # the server does not send this one
+        return error_answer(502, f"injected fault ({fault.kind})")
     return error_answer(fault.status, f"injected fault (HTTP {fault.status})", headers)
 
 

@@ -11,6 +11,7 @@ from types import FrameType
 import click
 import structlog
 
+from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
 from reconciler.sim.server import SimServer
 
 
@@ -37,14 +38,39 @@ def sim() -> None:
               help="Seconds to wait before each answer.")
 @click.option("--fail", "fail", multiple=True, metavar="NAME=REASON",
               help="Make the cluster NAME fail with REASON (repeatable).")
+@click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of API requests that meet an injected fault.")
+@click.option("--fault-seed", type=int, default=None, help="Seed of the random faults.")
+@click.option("--fault-kinds", default=",".join(FaultPolicy().kinds), show_default=True,
+              help=f"Comma-separated kinds to choose from: {', '.join(KINDS)}.")
+@click.option("--fault-method", default="", help="Only requests with this HTTP method.")
+@click.option("--fault-path", default="",
+              help="Only requests whose path contains this, or for this cluster name.")
+@click.option("--fault-after-commit", default=0.0, show_default=True,
+              type=click.FloatRange(0, 1),
+              help="Share of the faults on changes that strike after the change was made.")
+@click.option("--fault-hang-seconds", default=DEFAULT_HANG_SECONDS, show_default=True,
+              type=click.FloatRange(0), help="How long a hang holds a request unanswered.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print every API request (method, path, status, fault) on stderr.")
 def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_seconds: float,
-          delete_seconds: float, latency: float, fail: tuple[str, ...]) -> None:
+          delete_seconds: float, latency: float, fail: tuple[str, ...], fault_rate: float,
+          fault_seed: int | None, fault_kinds: str, fault_method: str, fault_path: str,
+          fault_after_commit: float, fault_hang_seconds: float, verbose: bool) -> None:
     """Answer the Grid cluster API on HOST:PORT until stopped (Ctrl-C)."""
     failures = _read_failures(fail)
+    try:
+        policy = FaultPolicy(rate=fault_rate, seed=fault_seed, kinds=parse_kinds(fault_kinds),
+                             method=fault_method.upper(), target=fault_path,
+                             after_commit=fault_after_commit, hang_seconds=fault_hang_seconds)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--fault-kinds") from e
     _configure_logging()
     server = SimServer(db, host=host, port=port, user_id=user_id, api_key=api_key,
                        create_seconds=create_seconds, delete_seconds=delete_seconds,
-                       latency_seconds=latency, failures=failures)
+                       latency_seconds=latency, failures=failures, fault_policy=policy,
+                       echo_requests=(lambda line: click.echo(line, err=True)) if verbose
+                       else None)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         url = server.bind()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +27,7 @@ import structlog
 from reconciler.sim.admin import DEFAULT_REASON
 from reconciler.sim.app import Request, SimApp
 from reconciler.sim.clusters import SimOptions
-from reconciler.sim.faults import Fault, Faults
+from reconciler.sim.faults import KIND_HANG, KIND_RESET, Fault, FaultPolicy, Faults, LoggedRequest
 from reconciler.sim.store import Store
 from reconciler.sim.wire import Answer, error_answer
 
@@ -42,13 +43,16 @@ class SimServer:
                  api_key: str, create_seconds: float = 6.0, delete_seconds: float = 3.0,
                  latency_seconds: float = 0.0, seed_global: bool = True,
                  failures: Mapping[str, str] | None = None,
+                 fault_policy: FaultPolicy | None = None,
+                 echo_requests: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.db_path = db_path
         self._address = (host, port)
         self._store = Store(db_path)
         options = SimOptions(user_id=user_id, api_key=api_key, create_seconds=create_seconds,
                              delete_seconds=delete_seconds, seed_global=seed_global)
-        self.app = SimApp(self._store, options, Faults(latency_seconds), clock)
+        self.app = SimApp(self._store, options, Faults(latency_seconds, fault_policy), clock)
+        self.app.faults.log.echo = echo_requests
         if seed_global:
             self.app.clusters.seed_global()
         for name, reason in (failures or {}).items():
@@ -137,11 +141,22 @@ class SimServer:
     def set_latency(self, seconds: float) -> None:
         self.app.faults.set_latency(seconds)
 
-    def inject_faults(self, status: int, count: int = 1, *,
-                      retry_after: float | None = None, method: str = "") -> None:
+    def inject_faults(self, status: int = 503, count: int = 1, *,
+                      retry_after: float | None = None, method: str = "", kind: str = "status",
+                      after_commit: bool = False) -> None:
         """Answer the next ``count`` API requests (with ``method``, when given) with
-        ``status``."""
-        self.app.faults.inject(Fault(status, retry_after, method.upper()), count)
+        ``status``, or with a transport ``kind`` of fault; ``after_commit``: once the
+        request has done its work."""
+        self.app.faults.inject(Fault(status, retry_after, method.upper(), kind, after_commit),
+                               count)
+
+    def set_fault_policy(self, policy: FaultPolicy) -> None:
+        """Random faults from now on (``FaultPolicy()`` stops them)."""
+        self.app.faults.set_policy(policy)
+
+    def requests(self) -> list[LoggedRequest]:
+        """Every API request answered so far, with the fault each met."""
+        return self.app.faults.log.items()
 
     def seed_clusters(self, specs: Mapping[str, Mapping[str, Any]], *,
                       running: bool = True) -> None:
@@ -166,6 +181,8 @@ class _HTTPServer(ThreadingHTTPServer):
         self.app = app
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+        #: set when the server stops, so a hanging answer ends at once
+        self.stopping = threading.Event()
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -193,6 +210,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def close_connections(self) -> None:
         """End kept-alive connections so their threads stop waiting for another request."""
+        self.stopping.set()
         with self._open_lock:
             for conn in list(self._open):
                 with contextlib.suppress(OSError):
@@ -217,31 +235,47 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         start = time.monotonic()
         split = urlsplit(self.path)
-        answer = self._answer(split.path, split.query)
+        answer, fault = self._answer(split.path, split.query)
+        if fault is not None and fault.kind in (KIND_RESET, KIND_HANG):
+            self._drop(fault.kind)
+            return
         payload = json.dumps(answer.body).encode()
-        self.send_response(answer.status)
+        status = answer.status
+        if fault is not None and fault.is_transport:  # malformed: a cut-off 200 answer
+            payload, status = payload[:max(len(payload) // 2, 1)], 200
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         for key, value in answer.headers:
             self.send_header(key, value)
         # logged before the answer leaves, so the line belongs to the caller's request
-        _log.debug("sim.request", method=self.command, path=split.path, status=answer.status,
+        _log.debug("sim.request", method=self.command, path=split.path, status=status,
                    elapsed_ms=round((time.monotonic() - start) * 1000, 1))
         self.end_headers()
         self.wfile.write(payload)
 
-    def _answer(self, path: str, query: str) -> Answer:
+    def _drop(self, kind: str) -> None:
+        """End the connection without an answer: at once with a reset, or after a hang."""
+        self.close_connection = True
+        if kind == KIND_HANG:
+            self.server.stopping.wait(self.server.app.faults.hang_seconds)
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+
+    def _answer(self, path: str, query: str) -> tuple[Answer, Fault | None]:
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             self.close_connection = True
-            return error_answer(400, "bad Content-Length")
+            return error_answer(400, "bad Content-Length"), None
         body = self.rfile.read(length) if length > 0 else b""
         request = Request(method=self.command, path=path, body=body,
                           query=parse_qs(query, keep_blank_values=True),
                           authorization=self.headers.get("Authorization", ""))
         try:
-            return self.server.app.handle(request)
+            return self.server.app.respond(request)
         except Exception as e:  # an emulator bug: answer 500 rather than drop the connection
             _log.exception("sim.crashed", method=self.command, path=path)
-            return error_answer(500, f"the emulator failed: {type(e).__name__}")
+            return error_answer(500, f"the emulator failed: {type(e).__name__}"), None

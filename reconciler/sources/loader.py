@@ -110,6 +110,7 @@ def _parse_all(files: Mapping[str, bytes],
     findings: list[Finding] = []
     for file in sorted(files):
         documents, hazards = parse_documents(files[file], file, max_bytes=max_bytes)
+        hazards = [h.tagged("yaml") for h in hazards]
         findings += hazards
         # A value the YAML layer already refused (a bare `no`) is not reported again.
         hazard_places = {(f.line, f.col) for f in hazards}
@@ -149,7 +150,8 @@ def _index_defaults(
 def _second_defaults(here: YamlDocument, other: YamlDocument) -> Finding:
     return here.finding(("kind",), f"another GridClusterDefaults document for folder "
                                    f"{posixpath.dirname(here.file) or '.'} is at "
-                                   f"{other.file}:{other.start_line}: keep one per folder")
+                                   f"{other.file}:{other.start_line}: keep one per folder"
+                        ).tagged("defaults")
 
 
 def _covers(folder: str, file_folder: str) -> bool:

@@ -70,11 +70,12 @@ def _check(document: YamlDocument) -> list[Finding]:
     normal = posixpath.normpath(clusters_dir) if isinstance(clusters_dir, str) else ""
     if normal.startswith(("/", "..")):
         findings.append(document.finding(("clustersDir",), f"clustersDir {clusters_dir!r} must "
-                                                           "be a folder inside the repository"))
+                                                           "be a folder inside the repository"
+                                        ).tagged("settings"))
     region = _mapping(data.get("state")).get("region")
     problem = rules.check_region(region) if isinstance(region, str) and region else None
     if problem:
-        findings.append(document.finding(("state", "region"), problem))
+        findings.append(document.finding(("state", "region"), problem).tagged("region"))
     return findings
 
 

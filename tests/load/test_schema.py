@@ -47,7 +47,7 @@ def test_schema_is_valid_draft_2020_12_with_an_id(name: str) -> None:
 
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"].endswith(f"/schemas/{name}")
+    assert schema["$id"].startswith("urn:gridops:v1:")
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
@@ -186,3 +186,12 @@ def test_fast_check_gives_way_to_jsonschema_for_a_pattern_rust_cannot_compile() 
     assert compile_fast_check({"type": "string", "pattern": "^[a-z]+\\Z"}) is None
     check = compile_fast_check({"type": "string", "pattern": "^[a-z]+$"})
     assert check is not None and check("abc") and not check("ab1")
+
+
+def test_fast_check_resolves_a_ref_to_another_gridops_schema_offline() -> None:
+    settings_id = load_schema(SETTINGS_SCHEMA)["$id"]
+    check = compile_fast_check({"$ref": settings_id})
+    assert check is not None
+    assert check({"apiVersion": "gridops/v1", "kind": "Settings"})
+    assert not check({"apiVersion": "gridops/v1", "kind": "Settings", "prune": "yes"})
+    assert compile_fast_check({"$ref": "https://elsewhere.example/x.json"}) is None

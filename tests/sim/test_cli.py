@@ -60,3 +60,29 @@ def test_sim_serve_needs_an_api_key(tmp_path: Path) -> None:
     result = CliRunner().invoke(sim, ["serve", "--db", str(tmp_path / "s.db"), "--user-id", "u"])
     assert result.exit_code == 2
     assert "--api-key" in result.output
+
+
+def test_sim_serve_logs_each_request_with_its_fault_when_verbose(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRID_API_KEY": KEY}
+    command = [sys.executable, "-c", "from reconciler.sim.cli import sim; sim()", "serve",
+               "--port", "0", "--db", str(tmp_path / "sim.db"), "--user-id", "cli-user",
+               "--fault-rate", "1", "--fault-kinds", "5xx", "--fault-method", "DELETE", "-v"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        url = _wait_for_url(process, time.monotonic() + 15)
+        httpx.get(f"{url}/v1/core/clusters", auth=("cli-user", KEY))
+        httpx.delete(f"{url}/v1/core/clusters/x", auth=("cli-user", KEY))
+        log = httpx.get(f"{url}/_sim/requests", auth=("cli-user", KEY)).json()["requests"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=10)
+    assert [r["fault"] != "" for r in log] == [False, True]
+    assert "sim: GET /v1/core/clusters -> 200" in rest
+    assert re.search(r"sim: DELETE /v1/core/clusters/x -> 5\d\d fault=5\d\d", rest)
+
+
+def test_sim_serve_refuses_an_unknown_fault_kind(tmp_path: Path) -> None:
+    result = CliRunner().invoke(sim, ["serve", "--db", str(tmp_path / "s.db"), "--user-id", "u",
+                                      "--api-key", "k", "--fault-kinds", "5xx,teapot"])
+    assert result.exit_code == 2
+    assert "unknown fault kind(s) teapot" in result.output
