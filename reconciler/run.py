@@ -66,9 +66,10 @@ def collect_findings(root: Path, settings: Settings, path: str | None = None) ->
 
 def _read_desired(root: Path, settings: Settings) -> tuple[
         dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
-    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir)
+    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir,
+                                                     max_bytes=settings.max_file_bytes)
     read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files)
+    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes)
     found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
 
