@@ -18,7 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from tests.cli.conftest import GitOpsRepo, gitops  # noqa: F401 (the fixture)
+from tests.cli.conftest import GitOpsRepo
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
