@@ -134,9 +134,10 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
         raise ConfigError(f"cannot save the plan to {out_file}: its folder does not exist")
     try:
         ws = app.workspace()
+        pr_base = run.pull_request_base(ws, gh.base_sha, gh.head_sha) if gh else None
         with app.grid(ws) as grid:
             the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
-                                             allow_empty=allow_empty)
+                                             allow_empty=allow_empty, base_rev=pr_base)
         if preflight or strict or (preflight is None and app.aws_checks(ws)):
             the_plan = with_preflight(app, ws, the_plan, strict=strict)
     except ValidationError as e:
