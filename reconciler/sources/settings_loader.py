@@ -15,7 +15,12 @@ from reconciler.sources import rules
 from reconciler.sources.schema import SETTINGS_SCHEMA, validate_document
 from reconciler.sources.settings import SETTINGS_FILE, Settings
 from reconciler.sources.validate import combine_findings
-from reconciler.sources.yamlsafe import YamlDocument, parse_documents
+from reconciler.sources.yamlsafe import (
+    DEFAULT_MAX_BYTES,
+    YamlDocument,
+    parse_documents,
+    too_large,
+)
 
 
 def load_settings(repo_root: Path, file: str = SETTINGS_FILE, *,
@@ -31,6 +36,9 @@ def load_settings(repo_root: Path, file: str = SETTINGS_FILE, *,
                               hint="check --settings: it names a file relative to the "
                                    "repository root")
         return Settings(file=file)
+    size = path.stat().st_size
+    if size > DEFAULT_MAX_BYTES:  # refused before it is read
+        raise ValidationError([too_large(file, size, DEFAULT_MAX_BYTES)])
     settings, findings = parse_settings(path.read_bytes(), file)
     if settings is None:
         raise ValidationError(findings)
@@ -65,14 +73,16 @@ def _check(document: YamlDocument) -> list[Finding]:
         value = _mapping(data.get(path[0])).get(path[1]) if len(path) > 1 else data.get(path[0])
         if isinstance(value, str) and _escapes_repository(value):
             findings.append(document.finding(path, f"{'.'.join(path)} {printable(value)!r} "
-                                                   f"must be {what} inside the repository"))
+                                                   f"must be {what} inside the repository"
+                                             ).tagged("settings"))
     url = data.get("gridUrl")
     if isinstance(url, str):
-        findings += [document.finding(("gridUrl",), problem) for problem in _url_problems(url)]
+        findings += [document.finding(("gridUrl",), problem).tagged("grid-url")
+                     for problem in _url_problems(url)]
     region = _mapping(data.get("state")).get("region")
     problem = rules.check_region(region) if isinstance(region, str) and region else None
     if problem:
-        findings.append(document.finding(("state", "region"), problem))
+        findings.append(document.finding(("state", "region"), problem).tagged("region"))
     return findings
 
 
