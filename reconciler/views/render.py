@@ -28,7 +28,8 @@ _SYMBOL: dict[Action, tuple[str, dict[str, Any]]] = {
     Action.CREATE: ("+", {"fg": "green"}), Action.UPDATE: ("~", {"fg": "yellow"}),
     Action.DELETE: ("-", {"fg": "red"}), Action.WAIT: ("=", {"dim": True}),
     Action.FAILED: ("!", {"fg": "red", "bold": True}),
-    Action.BLOCKED: ("x", {"fg": "red", "bold": True}), Action.NOOP: (" ", {}),
+    Action.BLOCKED: ("x", {"fg": "red", "bold": True}),
+    Action.UNKNOWN: ("?", {"fg": "magenta", "bold": True}), Action.NOOP: (" ", {}),
 }
 _DIM: dict[str, Any] = {"dim": True}
 _DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "delete requested"}
