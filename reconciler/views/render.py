@@ -175,10 +175,10 @@ class StatusRow:
     managed: bool
     #: True/False when compared with git; None when not comparable (unmanaged, not running)
     drift: bool | None
-    #: what an update's difference comes from (``Change.cause``: changed, drift, both, "")
-    cause: str = ""
     #: why it is as it is (a FAILED reason, a wait, a blocked adoption), or ""
     reason: str = ""
+    #: what an update's difference comes from (``Change.cause``: changed, drift, both, "")
+    cause: str = ""
     #: when Grid created it (RFC 3339), "" when Grid did not say
     created_at: str = ""
     #: seconds since ``created_at`` when the table was made; None when unknown
