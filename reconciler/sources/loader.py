@@ -77,12 +77,14 @@ def load_desired(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_BYT
         folder = posixpath.dirname(cluster.document.file)
         if not cluster.valid or any(_covers(b, folder) for b in broken_folders):
             continue
-        layers = [d.value for f, d in sorted(defaults.items()) if _covers(f, folder)]
-        merged = merge_defaults(cluster.document.value, layers)
+        layers = [d for f, d in sorted(defaults.items()) if _covers(f, folder)]
+        merged = merge_defaults(cluster.document.value, [d.value for d in layers])
         missing = check_required(cluster.document, merged["spec"])
         findings += missing
         if not missing:
-            desired.setdefault(merged["metadata"]["name"], build_cluster(cluster.document, merged))
+            built = build_cluster(cluster.document, merged)
+            desired.setdefault(built.name, replace(
+                built, field_sources=field_sources([*layers, cluster.document])))
     return desired, sort_findings(findings)
 
 
@@ -171,6 +173,43 @@ def merge_defaults(cluster: Mapping[str, Any],
         labels.update(layer.get("metadata", {}).get("labels", {}))
     metadata = {**cluster.get("metadata", {}), "labels": labels}
     return {**cluster, "metadata": metadata, "spec": spec}
+
+
+def field_sources(documents: Sequence[YamlDocument]) -> tuple[tuple[str, SourceLocation], ...]:
+    """Where each merged ``spec`` field was written (see ``DesiredCluster.field_sources``):
+    ``documents`` run from the farthest defaults to the cluster itself, and the last one to
+    write a field wins, as in ``merge_defaults``."""
+    found: dict[str, SourceLocation] = {}
+
+    def at(document: YamlDocument, *path: str | int) -> SourceLocation:
+        return SourceLocation(document.file, document.position(("spec", *path), at_key=True)[0])
+
+    for document in documents:
+        spec = document.value.get("spec") if isinstance(document.value, dict) else None
+        for key, value in (spec or {}).items():
+            if key == "aws" and isinstance(value, dict):
+                found.update((f"spec.aws.{k}", at(document, "aws", k)) for k in value)
+                continue
+            found[f"spec.{key}"] = at(document, key)
+            if key == "instanceTypes" and isinstance(value, list):
+                found = {k: v for k, v in found.items()
+                         if not k.startswith("spec.instanceTypes[")}  # lists replace
+                found.update(_instance_sources(document, value))
+    return tuple(sorted(found.items()))
+
+
+def _instance_sources(document: YamlDocument,
+                      items: Sequence[Any]) -> Iterator[tuple[str, SourceLocation]]:
+    for i, item in enumerate(items):
+        name = item if isinstance(item, str) else item.get("name") if isinstance(
+            item, dict) else None
+        if not isinstance(name, str):
+            continue
+        line = document.position(("spec", "instanceTypes", i))[0]
+        yield f"spec.instanceTypes[{name}]", SourceLocation(document.file, line)
+        for key in item if isinstance(item, dict) else ():
+            pos = document.position(("spec", "instanceTypes", i, key), at_key=True)[0]
+            yield f"spec.instanceTypes[{name}].{key}", SourceLocation(document.file, pos)
 
 
 def build_cluster(document: YamlDocument, merged: Mapping[str, Any]) -> DesiredCluster:
