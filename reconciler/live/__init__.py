@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from reconciler.errors import ConfigError
@@ -35,12 +35,22 @@ from reconciler.gridurl import (
     check_grid_url,
     redact_url,
 )
-from reconciler.live.client import GridClient
 from reconciler.live.credentials import Credentials, load_credentials
 from reconciler.printable import has_unsafe, printable
 from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
-from reconciler.sim.server import SimServer
 from reconciler.sources.secrets import MIN_SECRET_LENGTH
+
+if TYPE_CHECKING:  # httpx and the emulator load when a client is opened, not on import
+    from reconciler.live.client import GridClient
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GridClient":
+        from reconciler.live.client import GridClient
+
+        return GridClient
+    raise AttributeError(name)
+
 
 __all__ = ["GridClient", "Credentials", "SimUrl", "load_credentials", "open_grid",
            "parse_sim_url"]
@@ -80,6 +90,9 @@ def open_grid(url: str, *, env: Mapping[str, str], home: Path, repo_root: Path,
     ``url`` must pass the URL policy (``reconciler.gridurl``) before anything is read or
     sent. ``send_credentials`` False sends none (a Grid that is not the pinned one);
     ``on_secret`` hears every credential used, so it can be masked."""
+    from reconciler.live.client import GridClient
+    from reconciler.sim.server import SimServer
+
     target = check_grid_url(url)
     if target.kind == KIND_SIM:
         sim = parse_sim_url(url, env=env, repo_root=repo_root)
