@@ -5,6 +5,9 @@ is read, so it moves on while the server runs and across restarts on the same da
 Create: QUEUED for the first third of ``create_seconds``, then PENDING, then RUNNING (or
 FAILED, when a failure was planned for the name). Delete: ``desiredState`` turns DELETED at
 once and the phase turns DELETED after ``delete_seconds`` (at once with ``force``).
+
+A cluster created with a ``Retry`` of K polls reports FAILED to the first K polls (lists and
+gets) once it would be RUNNING, as Grid does while it retries a step, then RUNNING.
 """
 
 from __future__ import annotations
@@ -38,6 +41,22 @@ class Timeline:
     deleted_at: float | None = None
 
 
+@dataclass(frozen=True)
+class Retry:
+    """A FAILED spell that Grid recovers from, counted in polls."""
+
+    #: polls that answer FAILED once the cluster would be RUNNING (0: no such spell)
+    polls: int = 0
+    #: of those, answered so far
+    seen: int = 0
+    #: when the first poll after them answered RUNNING (None: not yet)
+    recovered_at: float | None = None
+
+
+#: ``status.reason`` while a Retry spell lasts
+RETRY_REASON = "creating the EKS node groups failed; Grid is retrying"
+
+
 def new_timeline(now: float, create_seconds: float, *, fails: bool = False) -> Timeline:
     """A fresh create; with ``fails`` it turns FAILED where it would have turned RUNNING."""
     ready_at = now + max(create_seconds, 0.0)
@@ -54,6 +73,16 @@ def phase_at(timeline: Timeline, now: float) -> str:
     if now >= timeline.ready_at:
         return PHASE_RUNNING
     return PHASE_PENDING if now >= timeline.pending_at else PHASE_QUEUED
+
+
+def observe(timeline: Timeline, retry: Retry, now: float) -> tuple[str, Retry]:
+    """The phase a poll at ``now`` answers, and the Retry after that poll."""
+    phase = phase_at(timeline, now)
+    if phase != PHASE_RUNNING or not retry.polls or retry.recovered_at is not None:
+        return phase, retry
+    if retry.seen < retry.polls:
+        return PHASE_FAILED, replace(retry, seen=retry.seen + 1)
+    return phase, replace(retry, recovered_at=now)
 
 
 def desired_state(timeline: Timeline) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
-from reconciler.sim.phases import Timeline
+from reconciler.sim.phases import Retry, Timeline
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clusters (
@@ -30,12 +30,18 @@ CREATE TABLE IF NOT EXISTS clusters (
     ready_at REAL NOT NULL,
     failed_at REAL,
     delete_requested_at REAL,
-    deleted_at REAL
+    deleted_at REAL,
+    retry_polls INTEGER NOT NULL DEFAULT 0,
+    retry_seen INTEGER NOT NULL DEFAULT 0,
+    recovered_at REAL
 );
 CREATE TABLE IF NOT EXISTS failures (name TEXT PRIMARY KEY, reason TEXT NOT NULL);
 """
 _COLUMNS = ("name", "id", "spec", "reason", "created_at", "pending_at", "ready_at", "failed_at",
-            "delete_requested_at", "deleted_at")
+            "delete_requested_at", "deleted_at", "retry_polls", "retry_seen", "recovered_at")
+#: columns added since the first release, for databases made before them
+_ADDED_COLUMNS = {"retry_polls": "INTEGER NOT NULL DEFAULT 0",
+                  "retry_seen": "INTEGER NOT NULL DEFAULT 0", "recovered_at": "REAL"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class ClusterRecord:
     timeline: Timeline
     #: why it fails, answered as ``status.reason`` once the phase is FAILED
     reason: str = ""
+    #: a FAILED spell it recovers from (polls counted)
+    retry: Retry = Retry()
 
     @property
     def cluster_type(self) -> str:
@@ -75,13 +83,13 @@ class Transaction:
         return [_record(row) for row in rows]
 
     def put(self, record: ClusterRecord) -> None:
-        t = record.timeline
+        t, r = record.timeline, record.retry
         self._conn.execute(
             f"INSERT OR REPLACE INTO clusters ({', '.join(_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_COLUMNS))})",
             (record.name, record.id, json.dumps(record.spec, sort_keys=True), record.reason,
              t.created_at, t.pending_at, t.ready_at, t.failed_at, t.delete_requested_at,
-             t.deleted_at))
+             t.deleted_at, r.polls, r.seen, r.recovered_at))
 
     def failure_rule(self, name: str) -> str | None:
         row = self._conn.execute("SELECT reason FROM failures WHERE name = ?", (name,)).fetchone()
@@ -119,9 +127,20 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            self._add_missing_columns()
         except sqlite3.Error as e:
             raise ConfigError(f"the emulator database {path} cannot be used: {e}",
                               hint="name another file, or remove it to start afresh") from e
+
+    def _add_missing_columns(self) -> None:
+        present = {row[1] for row in self._conn.execute("PRAGMA table_info(clusters)")}
+        for column, declaration in _ADDED_COLUMNS.items():
+            if column not in present:
+                try:
+                    self._conn.execute(f"ALTER TABLE clusters ADD COLUMN {column} {declaration}")
+                except sqlite3.OperationalError as e:  # another process added it just now
+                    if "duplicate column" not in str(e):
+                        raise
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
@@ -149,4 +168,6 @@ def _record(row: tuple[Any, ...]) -> ClusterRecord:
                           ready_at=values["ready_at"], failed_at=values["failed_at"],
                           delete_requested_at=values["delete_requested_at"],
                           deleted_at=values["deleted_at"]),
+        retry=Retry(polls=values["retry_polls"], seen=values["retry_seen"],
+                    recovered_at=values["recovered_at"]),
     )
