@@ -9,7 +9,7 @@ the one top-level handler in the CLI prints ``message`` (and ``hint``) and exits
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: The exit codes of every gridops command, in one place: the CLI's handler, each command's
 #: ``--help`` and the README use this table. 2 means only "live differs from git".
@@ -54,7 +54,8 @@ class Finding:
 
     ``file`` is relative to the repository root; ``line`` and ``col`` are 1-based (0 when
     unknown); ``path`` is the JSON path inside the document (``spec.instanceTypes[1].name``),
-    empty for file-level findings.
+    empty for file-level findings. ``rule`` names the kind of finding (``schema-type``,
+    ``region``, ``yaml``; see ``reconciler.views.findings.RULES``), empty when unclassified.
     """
 
     file: str
@@ -63,6 +64,11 @@ class Finding:
     message: str
     path: str = ""
     severity: str = "error"  # "error" or "warning"
+    rule: str = ""
+
+    def tagged(self, rule: str) -> Finding:
+        """This finding with ``rule``, unless it already has one."""
+        return self if self.rule else replace(self, rule=rule)
 
     def format(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file

@@ -111,6 +111,21 @@ class DesiredCluster:
     labels: tuple[tuple[str, str], ...] = ()
     aws_extra: tuple[tuple[str, Any], ...] = ()
     source: SourceLocation = field(default_factory=lambda: SourceLocation(""))
+    #: where each field was written, by document path (``spec.performanceProfile``,
+    #: ``spec.instanceTypes[g4dn.xlarge].overprovisionedOnDemand``, ``spec.aws.fsxEnabled``):
+    #: the cluster's file or the defaults file it came from. Display only.
+    field_sources: tuple[tuple[str, SourceLocation], ...] = field(default=(), compare=False)
+
+    def where(self, doc_path: str) -> SourceLocation:
+        """Where ``doc_path`` (or the nearest field holding it) is written; the document's
+        start when no field is."""
+        sources = dict(self.field_sources)
+        path = doc_path
+        while path:
+            if path in sources:
+                return sources[path]
+            path = path[:max(path.rfind("."), path.rfind("["), 0)]
+        return self.source
 
 
 @dataclass(frozen=True)
@@ -132,7 +147,10 @@ class LiveCluster:
     """A cluster as the Grid API reports it.
 
     ``spec`` is the raw wire ClusterSpec (camelCase dict) exactly as answered, including the
-    fields the server sets; ``phase`` and ``reason`` come from ``status``.
+    fields the server sets; ``phase`` and ``reason`` come from ``status``. ``unknown`` names
+    each enum value this gridops does not know (``status.phase 'CLUSTER_STATE_UPGRADING'``),
+    kept as answered in ``phase``/``cluster_type``/``spec``: such a cluster is shown, never
+    touched.
     """
 
     id: str
@@ -143,6 +161,7 @@ class LiveCluster:
     spec: Mapping[str, Any]
     reason: str = ""
     created_at: str = ""
+    unknown: tuple[str, ...] = ()
 
     @property
     def is_byoc(self) -> bool:

@@ -36,23 +36,48 @@ from reconciler.views import render
 
 @main.command()
 @click.argument("path", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True,
+              help="text: FILE:LINE:COL: message; json: the findings as data; sarif: SARIF "
+                   "2.1.0 for code scanning; github: workflow commands (annotations).")
 @pass_app
-def validate(app: App, path: str | None) -> None:
-    """Check the cluster documents (or those under PATH) without contacting Grid."""
-    from reconciler.sources import settings_loader
+def validate(app: App, path: str | None, fmt: str) -> None:
+    """Check the cluster documents (or those under PATH) without contacting Grid.
 
-    settings = settings_loader.load_settings(app.root, app.settings_file,
-                                             required=app.settings_given)
-    if path:
-        path = _repo_relative(app.root, path)
-    clusters, findings = run.collect_findings(app.root, settings, path)
-    for finding in findings:
-        app.out(finding.format())
-    annotate(app, findings)
+    Every document of every file is read (several per file, with ---), with the defaults of
+    its folder; each finding names its file, line and column.
+    """
+    from reconciler.github.annotations import annotation_lines
+    from reconciler.sources import settings_loader
+    from reconciler.views import findings as views
+
+    try:
+        settings = settings_loader.load_settings(app.root, app.settings_file,
+                                                 required=app.settings_given)
+    except ValidationError as e:  # the settings file's own findings, in the format asked
+        if fmt == "text":
+            raise
+        count, findings = 0, list(e.findings)
+    else:
+        if path:
+            path = _repo_relative(app.root, path)
+        clusters, findings = run.collect_findings(app.root, settings, path)
+        count = len(clusters)
+    if fmt == "json":
+        app.out(views.render_findings_json(findings, clusters=count), nl=False)
+    elif fmt == "sarif":
+        app.out(views.render_findings_sarif(findings), nl=False)
+    elif fmt == "github":
+        for line in annotation_lines(findings, mask=app.masker.mask):
+            app.out(line)
+    else:
+        app.out(views.render_findings_text(findings), nl=False)
+        annotate(app, findings)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise _ValidationFailed(len(errors))
-    app.out(f"{len(clusters)} cluster(s) valid.")
+    if fmt in ("text", "github"):
+        app.out(f"{count} cluster(s) valid.")
 
 
 class WaitFailed(GridopsError):
@@ -109,9 +134,10 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
         raise ConfigError(f"cannot save the plan to {out_file}: its folder does not exist")
     try:
         ws = app.workspace()
+        pr_base = run.pull_request_base(ws, gh.base_sha, gh.head_sha) if gh else None
         with app.grid(ws) as grid:
             the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
-                                             allow_empty=allow_empty)
+                                             allow_empty=allow_empty, base_rev=pr_base)
         if preflight or strict or (preflight is None and app.aws_checks(ws)):
             the_plan = with_preflight(app, ws, the_plan, strict=strict)
     except ValidationError as e:
@@ -152,6 +178,9 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
               help="Allow an empty desired set to prune every managed cluster.")
 @click.option("--interval", default=15.0, type=float, show_default=True,
               help="Seconds between polls while --wait follows the clusters.")
+@click.option("--failed-grace", default=3, type=click.IntRange(min=0), show_default=True,
+              help="Polls --wait keeps watching a FAILED cluster before giving up: Grid may "
+                   "retry it back to RUNNING.")
 @click.option("--lock-wait", default=0.0, type=float, show_default=True,
               help="Seconds to wait for the state lock held by another apply.")
 @click.option("--comment", is_flag=True,
@@ -164,7 +193,7 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
 @github_options
 @pass_app
 def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete: bool,
-          wait_: bool, timeout: float, interval: float, allow_empty: bool,
+          wait_: bool, timeout: float, interval: float, failed_grace: int, allow_empty: bool,
           lock_wait: float, comment: bool, if_self_heal: bool, only_if_latest: bool,
           **github: Any) -> None:
     """Carry out a plan: create, change and delete clusters in Grid."""
@@ -193,7 +222,7 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     publish_apply_outcome(app, publish_to, ws, result, the_plan)
     if wait_ and the_plan.has_changes and not result.failed:
         with app.grid(ws) as grid:
-            _wait(app, grid, the_plan, timeout, interval)
+            _wait(app, grid, the_plan, timeout, interval, failed_grace)
     if result.failed:
         sys.exit(1)
 
@@ -252,7 +281,8 @@ def _read_plan_file(path: Path) -> Plan:
     return Plan.loads(text, source=str(path))
 
 
-def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
+def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float,
+          failed_grace: int) -> None:
     from reconciler.apply.engine import is_settled, wait_for
     from reconciler.model import PHASE_DELETED, PHASE_FAILED
     from reconciler.plan.types import Action
@@ -270,9 +300,12 @@ def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: flo
             shown = "terminating"  # the phase stays RUNNING until teardown ends
         if seen.get(name) != shown:  # a line per change, not per poll
             seen[name] = shown
-            app.err(f"  {name}: {shown} ({elapsed:.0f}s)")
+            watching = f"; watching {failed_grace} more poll(s) in case Grid retries it" \
+                if phase == PHASE_FAILED and failed_grace else ""
+            app.err(f"  {name}: {shown} ({elapsed:.0f}s){watching}")
 
-    final = wait_for(grid, targets, timeout=timeout, interval=interval, on_progress=progress)
+    final = wait_for(grid, targets, timeout=timeout, interval=interval,
+                     failed_grace=failed_grace, on_progress=progress)
     unsettled = []
     for name, phase in sorted(final.items()):
         settled = is_settled(targets[name], phase)

@@ -1,7 +1,8 @@
 """A cluster's lifecycle as log lines, the way ``grid clusters logs NAME`` reads them.
 
 The events come from the stored timeline (pure): created, PENDING, RUNNING (or a FAILED
-spell Grid retried, then RUNNING), FAILED with its reason, the delete asked for, DELETED.
+spell Grid retried, then RUNNING), FAILED with its reason (and RUNNING again, for a failure
+that recovers), the delete asked for, DELETED.
 Each line is the JSON the grid CLI parses: ``{"message", "timestamp", "labels": {"level",
 ...}}``. ``LogFeed`` hands out the lines of one websocket: the backlog in ``[start, end]``
 (the last ``limit`` of it), then, when following, each new event until the cluster is
@@ -64,6 +65,10 @@ def lifecycle_events(record: ClusterRecord) -> list[LogEvent]:
         events.append(LogEvent("failed", failed, "error",
                                f"cluster {name} failed: {record.reason or 'no reason given'}",
                                PHASE_FAILED))
+        if t.recovered_at is not None and t.recovered_at < stop:
+            events.append(LogEvent("recovered", t.recovered_at, "info",
+                                   f"cluster {name} is running again (Grid's retry "
+                                   "succeeded)", PHASE_RUNNING))
     if t.delete_requested_at is not None:
         forced = t.deleted_at == t.delete_requested_at
         how = " (forced: its cloud resources are left behind)" if forced else ""

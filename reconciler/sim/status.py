@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.model import PHASE_FAILED, PHASE_RUNNING
-from reconciler.sim.phases import RETRY_REASON
+from reconciler.sim.phases import RETRY_REASON, phase_at
 from reconciler.sim.store import ClusterRecord
 
 #: seconds between two health checks of a RUNNING cluster
@@ -27,7 +27,7 @@ def render_status(record: ClusterRecord, phase: str, now: float) -> dict[str, An
     """The wire ClusterStatus of ``record`` answering ``phase`` at ``now``."""
     status: dict[str, Any] = {"phase": phase}
     if phase == PHASE_FAILED:
-        retrying = record.retry.polls and record.timeline.failed_at is None
+        retrying = phase_at(record.timeline, now) != PHASE_FAILED  # a Retry spell's poll
         reason = RETRY_REASON if retrying else record.reason
         if reason:
             status["reason"] = reason
@@ -58,7 +58,10 @@ def account_id(role_arn: str) -> str | None:
 
 
 def _last_healthcheck(record: ClusterRecord, now: float) -> float:
-    since = record.retry.recovered_at or record.timeline.ready_at
+    """Health checks run every HEALTHCHECK_SECONDS since the cluster last turned RUNNING."""
+    t = record.timeline
+    turned = [t.ready_at, t.recovered_at, record.retry.recovered_at]
+    since = max(at for at in turned if at is not None and at <= now)
     return since + ((now - since) // HEALTHCHECK_SECONDS) * HEALTHCHECK_SECONDS
 
 

@@ -31,17 +31,23 @@ CREATE TABLE IF NOT EXISTS clusters (
     failed_at REAL,
     delete_requested_at REAL,
     deleted_at REAL,
+    recovered_at REAL,
     retry_polls INTEGER NOT NULL DEFAULT 0,
     retry_seen INTEGER NOT NULL DEFAULT 0,
-    recovered_at REAL
+    retry_recovered_at REAL
 );
-CREATE TABLE IF NOT EXISTS failures (name TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS failures (name TEXT PRIMARY KEY, reason TEXT NOT NULL,
+                                     recover_seconds REAL);
 """
+#: Columns added after the first release: (table, column, type), added to an older database.
+_ADDED_COLUMNS = (("clusters", "recovered_at", "REAL"),
+                  ("failures", "recover_seconds", "REAL"),
+                  ("clusters", "retry_polls", "INTEGER NOT NULL DEFAULT 0"),
+                  ("clusters", "retry_seen", "INTEGER NOT NULL DEFAULT 0"),
+                  ("clusters", "retry_recovered_at", "REAL"))
 _COLUMNS = ("name", "id", "spec", "reason", "created_at", "pending_at", "ready_at", "failed_at",
-            "delete_requested_at", "deleted_at", "retry_polls", "retry_seen", "recovered_at")
-#: columns added since the first release, for databases made before them
-_ADDED_COLUMNS = {"retry_polls": "INTEGER NOT NULL DEFAULT 0",
-                  "retry_seen": "INTEGER NOT NULL DEFAULT 0", "recovered_at": "REAL"}
+            "delete_requested_at", "deleted_at", "recovered_at", "retry_polls", "retry_seen",
+            "retry_recovered_at")
 
 
 @dataclass(frozen=True)
@@ -89,19 +95,26 @@ class Transaction:
             f"VALUES ({', '.join('?' * len(_COLUMNS))})",
             (record.name, record.id, json.dumps(record.spec, sort_keys=True), record.reason,
              t.created_at, t.pending_at, t.ready_at, t.failed_at, t.delete_requested_at,
-             t.deleted_at, r.polls, r.seen, r.recovered_at))
+             t.deleted_at, t.recovered_at, r.polls, r.seen, r.recovered_at))
 
     def failure_rule(self, name: str) -> str | None:
         row = self._conn.execute("SELECT reason FROM failures WHERE name = ?", (name,)).fetchone()
         return str(row[0]) if row else None
 
+    def recovery_rule(self, name: str) -> float | None:
+        """Seconds after which a failure of ``name`` turns back to RUNNING (None: never)."""
+        row = self._conn.execute("SELECT recover_seconds FROM failures WHERE name = ?",
+                                 (name,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def failure_rules(self) -> dict[str, str]:
         rows = self._conn.execute("SELECT name, reason FROM failures ORDER BY name").fetchall()
         return {str(name): str(reason) for name, reason in rows}
 
-    def set_failure_rule(self, name: str, reason: str) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO failures (name, reason) VALUES (?, ?)",
-                           (name, reason))
+    def set_failure_rule(self, name: str, reason: str,
+                         recover_seconds: float | None = None) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO failures (name, reason, recover_seconds) "
+                           "VALUES (?, ?, ?)", (name, reason, recover_seconds))
 
     def clear_failure_rule(self, name: str) -> None:
         self._conn.execute("DELETE FROM failures WHERE name = ?", (name,))
@@ -127,20 +140,10 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
-            self._add_missing_columns()
+            _add_columns(self._conn)
         except sqlite3.Error as e:
             raise ConfigError(f"the emulator database {path} cannot be used: {e}",
                               hint="name another file, or remove it to start afresh") from e
-
-    def _add_missing_columns(self) -> None:
-        present = {row[1] for row in self._conn.execute("PRAGMA table_info(clusters)")}
-        for column, declaration in _ADDED_COLUMNS.items():
-            if column not in present:
-                try:
-                    self._conn.execute(f"ALTER TABLE clusters ADD COLUMN {column} {declaration}")
-                except sqlite3.OperationalError as e:  # another process added it just now
-                    if "duplicate column" not in str(e):
-                        raise
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
@@ -159,6 +162,17 @@ class Store:
             self._conn.close()
 
 
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as e:  # another process added it just now
+                if "duplicate column" not in str(e):
+                    raise
+
+
 def _record(row: tuple[Any, ...]) -> ClusterRecord:
     values = dict(zip(_COLUMNS, row, strict=True))
     return ClusterRecord(
@@ -167,7 +181,7 @@ def _record(row: tuple[Any, ...]) -> ClusterRecord:
         timeline=Timeline(created_at=values["created_at"], pending_at=values["pending_at"],
                           ready_at=values["ready_at"], failed_at=values["failed_at"],
                           delete_requested_at=values["delete_requested_at"],
-                          deleted_at=values["deleted_at"]),
+                          deleted_at=values["deleted_at"], recovered_at=values["recovered_at"]),
         retry=Retry(polls=values["retry_polls"], seen=values["retry_seen"],
-                    recovered_at=values["recovered_at"]),
+                    recovered_at=values["retry_recovered_at"]),
     )

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = [WORKFLOWS / "plan.yml", WORKFLOWS / "apply.yml", WORKFLOWS / "reconcile.yml",
          ROOT / "action.yml"]
-PATHS = ["clusters/**", "schemas/**", "gridops.yaml"]
+PATHS = ["clusters/**", "reconciler/schemas/**", "gridops.yaml"]
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
@@ -214,8 +214,9 @@ def test_the_expression_reader_sees_why_the_old_reconcile_condition_never_ran() 
 def test_action_is_a_composite_that_installs_from_its_own_path() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    assert set(action["inputs"]) == {"command", "args", "python-version", "working-directory"}
-    install = action["runs"]["steps"][1]
+    assert set(action["inputs"]) == {"command", "args", "on-drift", "python-version",
+                                     "working-directory"}
+    install = next(s for s in action["runs"]["steps"] if s.get("name") == "Install gridops")
     assert install["env"] == {"GRIDOPS_ACTION_PATH": "${{ github.action_path }}"}
     assert '"$GRIDOPS_ACTION_PATH"' in install["run"]
 

@@ -58,11 +58,14 @@ def _record(timeline: Timeline, reason: str = "", retry: Retry | None = None) ->
      ["created", "pending", "failed"]),
     (_record(new_timeline(0.0, 9.0), retry=Retry(polls=2, seen=2, recovered_at=20.0)),
      ["created", "pending", "retrying", "running"]),
+    (_record(new_timeline(0.0, 9.0, fails=True, recover_seconds=5.0), reason="retry"),
+     ["created", "pending", "failed", "recovered"]),
     (_record(request_delete(new_timeline(0.0, 9.0), 4.0, 3.0, force=True)),
      ["created", "pending", "delete", "deleted"]),
     (_record(request_delete(new_timeline(0.0, 9.0), 12.0, 3.0, force=False)),
      ["created", "pending", "running", "delete", "deleted"]),
-], ids=["running", "failed", "retried", "forced-before-ready", "deleted-after-ready"])
+], ids=["running", "failed", "retried", "recovering-failure", "forced-before-ready",
+        "deleted-after-ready"])
 def test_lifecycle_events_follow_the_timeline(record: ClusterRecord, keys: list[str]) -> None:
     events = lifecycle_events(record)
     assert [e.key for e in events] == keys
