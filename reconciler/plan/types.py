@@ -87,6 +87,17 @@ class Change:
     phase: str = ""
     #: True when the change is drift (git did not change, live did); set by the PR diff view.
     drift: bool = False
+    #: the live cluster is the one an earlier run's create made (its answer was lost): apply
+    #: records it as owned
+    adopt: bool = False
+    #: apply drops the inventory record without touching Grid (a create that never took effect)
+    forget: bool = False
+
+    @property
+    def differs(self) -> bool:
+        """Live differs from git: drift, or a wait that will still leave a difference (a
+        cluster being created that differs from git, one being deleted that git wants)."""
+        return self.action.is_drift or (self.action is Action.WAIT and bool(self.field_changes))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,7 +107,8 @@ class Change:
             "spec": self.spec, "secrets": {k: v.to_json() for k, v in self.secrets.items()},
             "managedAwsKeys": list(self.managed_aws_keys),
             "deletionProtection": self.deletion_protection, "source": self.source,
-            "phase": self.phase, "drift": self.drift,
+            "phase": self.phase, "drift": self.drift, "adopt": self.adopt,
+            "forget": self.forget,
         }
 
     @classmethod
@@ -110,7 +122,8 @@ class Change:
             managed_aws_keys=tuple(data.get("managedAwsKeys", [])),
             deletion_protection=bool(data.get("deletionProtection", False)),
             source=str(data.get("source", "")), phase=str(data.get("phase", "")),
-            drift=bool(data.get("drift", False)),
+            drift=bool(data.get("drift", False)), adopt=bool(data.get("adopt", False)),
+            forget=bool(data.get("forget", False)),
         )
 
 
@@ -147,8 +160,10 @@ class Plan:
 
     @property
     def has_drift(self) -> bool:
-        """Live differs from git in any way (``gridops drift`` exits 2, the drift issue)."""
-        return any(c.action.is_drift for c in self.changes)
+        """Live differs from git in any way (``plan --detailed-exitcode`` and ``gridops drift``
+        exit 2, the drift issue): changes to make, blocked and FAILED clusters, waits that
+        will still leave a difference."""
+        return any(c.differs for c in self.changes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -208,6 +223,8 @@ class ChangeResult:
     outcome: Outcome
     error: str = ""
     phase: str = ""
+    #: how it came about, when that is worth saying (an answer lost and read back, ...)
+    note: str = ""
 
 
 @dataclass(frozen=True)
