@@ -22,7 +22,7 @@ from reconciler.model import (
     SecretRef,
 )
 from reconciler.plan.planner import make_plan
-from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
+from reconciler.plan.types import Action, ApplyResult, Outcome, Plan
 from reconciler.sim.server import SimServer
 from reconciler.sources.secrets import Resolver, env_provider
 from reconciler.state import LocalStateBackend
