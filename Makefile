@@ -4,7 +4,11 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# Two stages in one venv: gridops and its runtime dependencies (all `make demo` needs), then
+# the test and dev extras on top (make test, lint, typecheck, ...). Either order works.
+RUNTIME := $(VENV)/.runtime
+STAMP   := $(VENV)/.installed
 GRIDOPS := $(BIN)/gridops
 
 # Demo-only external ids for the emulator (the documents reference them with fromEnv).
@@ -13,13 +17,18 @@ demo: export GRID_EXTERNAL_ID_PLATFORM = demo-platform-external-id
 
 .PHONY: demo demo-reset test lint typecheck bench docs clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	touch $(STAMP)
+$(RUNTIME): pyproject.toml
+	@echo "Installing gridops into $(VENV) ..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install -e .
+	@touch $@
 
-demo: $(STAMP)
+$(STAMP): $(RUNTIME)
+	@echo "Installing the test and dev tools into $(VENV) ..."
+	@$(PIP) install -e '.[test,dev]'
+	@touch $@
+
+demo: $(RUNTIME)
 	$(GRIDOPS) validate
 	$(GRIDOPS) plan
 	$(GRIDOPS) apply --auto-approve --wait --timeout 120 --interval 1

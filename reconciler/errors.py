@@ -9,13 +9,34 @@ the one top-level handler in the CLI prints ``message`` (and ``hint``) and exits
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+#: The exit codes of every gridops command, in one place: the CLI's handler, each command's
+#: ``--help`` and the README use this table. 2 means only "live differs from git".
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_INTERRUPTED = 130
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (EXIT_OK, "success; for plan --detailed-exitcode and drift: live matches git"),
+    (EXIT_ERROR, "an error, a failed change, or a usage error (an unknown option, a bad "
+                 "argument)"),
+    (EXIT_CHANGES, "plan --detailed-exitcode: changes to make; drift: live differs from git"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+)
+#: Usage errors share the error code: 2 is kept for "live differs from git" alone.
+EXIT_USAGE = EXIT_ERROR
+
+
+def describe_exit_codes() -> str:
+    """The table as lines of text, ``  0  meaning``."""
+    return "\n".join(f"  {code:<3} {meaning}" for code, meaning in EXIT_CODES)
 
 
 class GridopsError(Exception):
     """Base class. ``message`` says what went wrong, ``hint`` what to do about it."""
 
-    exit_code: int = 1
+    exit_code: int = EXIT_ERROR
     reason: str = "error"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
@@ -33,7 +54,8 @@ class Finding:
 
     ``file`` is relative to the repository root; ``line`` and ``col`` are 1-based (0 when
     unknown); ``path`` is the JSON path inside the document (``spec.instanceTypes[1].name``),
-    empty for file-level findings.
+    empty for file-level findings. ``rule`` names the kind of finding (``schema-type``,
+    ``region``, ``yaml``; see ``reconciler.views.findings.RULES``), empty when unclassified.
     """
 
     file: str
@@ -42,6 +64,11 @@ class Finding:
     message: str
     path: str = ""
     severity: str = "error"  # "error" or "warning"
+    rule: str = ""
+
+    def tagged(self, rule: str) -> Finding:
+        """This finding with ``rule``, unless it already has one."""
+        return self if self.rule else replace(self, rule=rule)
 
     def format(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file

@@ -111,6 +111,21 @@ class DesiredCluster:
     labels: tuple[tuple[str, str], ...] = ()
     aws_extra: tuple[tuple[str, Any], ...] = ()
     source: SourceLocation = field(default_factory=lambda: SourceLocation(""))
+    #: where each field was written, by document path (``spec.performanceProfile``,
+    #: ``spec.instanceTypes[g4dn.xlarge].overprovisionedOnDemand``, ``spec.aws.fsxEnabled``):
+    #: the cluster's file or the defaults file it came from. Display only.
+    field_sources: tuple[tuple[str, SourceLocation], ...] = field(default=(), compare=False)
+
+    def where(self, doc_path: str) -> SourceLocation:
+        """Where ``doc_path`` (or the nearest field holding it) is written; the document's
+        start when no field is."""
+        sources = dict(self.field_sources)
+        path = doc_path
+        while path:
+            if path in sources:
+                return sources[path]
+            path = path[:max(path.rfind("."), path.rfind("["), 0)]
+        return self.source
 
 
 @dataclass(frozen=True)

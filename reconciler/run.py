@@ -16,6 +16,7 @@ from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, 
 from reconciler.errors import (
     ConfigError,
     Finding,
+    GitError,
     GridopsError,
     SecretError,
     StalePlan,
@@ -29,7 +30,7 @@ from reconciler.model import (
     Ownership,
     State,
 )
-from reconciler.plan import guards, planner
+from reconciler.plan import guards, planner, why
 from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
@@ -65,8 +66,10 @@ def collect_findings(root: Path, settings: Settings, path: str | None = None) ->
 
 def _read_desired(root: Path, settings: Settings) -> tuple[
         dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
-    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir)
-    clusters, findings = loader.load_desired(files)
+    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir,
+                                                     max_bytes=settings.max_file_bytes)
+    read_findings = [f.tagged("file") for f in read_findings]
+    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes)
     found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
 
@@ -122,13 +125,17 @@ def _require_secrets(plan: Plan, resolver: SecretResolver) -> None:
 
 def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
                    resolver: SecretResolver, *, allow_empty: bool = False,
-                   guarded: bool = True) -> tuple[Plan, list[LiveCluster]]:
+                   guarded: bool = True, base_rev: str | None = None
+                   ) -> tuple[Plan, list[LiveCluster]]:
     """One list call, one state read, one pure plan. ``guarded``: the safety guards refuse a
-    plan that would delete too much (plan and apply; read-only reports only show it)."""
+    plan that would delete too much (plan and apply; read-only reports only show it).
+    ``base_rev``: the commit to tell git changes from drift by (a pull request's base);
+    None means each cluster's last applied commit, else HEAD~ (see ``change_bases``)."""
     live = grid.list_clusters()
     state = backend.read().state
     plan = planner.make_plan(ws.desired, live, state, resolve_secret=_secret_for_diff(resolver),
                              prune=ws.settings.prune, now=now_iso())
+    plan = why.explain_plan(plan, ws.desired.clusters, change_bases(ws, plan, state, base_rev))
     _require_secrets(plan, resolver)
     notes = list(plan.warnings)
     if ws.desired.uncommitted:
@@ -141,6 +148,56 @@ def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
                             desired_count=len(ws.desired.clusters),
                             inventory_count=len(state.inventory), allow_empty=allow_empty)
     return plan, live
+
+
+def change_bases(ws: Workspace, plan: Plan, state: State,
+                 base_rev: str | None = None) -> dict[str, why.Base]:
+    """What each update's document is compared with to tell a change in git from drift:
+    ``base_rev`` when given (a pull request's base), else the commit gridops last applied to
+    the cluster (recorded in the state), else HEAD~. A base git cannot read (a shallow clone,
+    the first commit) leaves that cluster's cause unknown."""
+    names = [c.name for c in plan.changes if c.action is Action.UPDATE]
+    if not names or ws.desired.git_sha is None:
+        return {}
+    loaded: dict[str, Mapping[str, DesiredCluster] | None] = {}
+    bases: dict[str, why.Base] = {}
+    for name in names:
+        rev, label = _base_of(state.inventory.get(name), base_rev)
+        if rev not in loaded:
+            loaded[rev] = _desired_at(ws, rev)
+        clusters = loaded[rev]
+        if clusters is not None:
+            bases[name] = why.Base(label=label, cluster=clusters.get(name))
+    return bases
+
+
+def _base_of(entry: InventoryEntry | None, base_rev: str | None) -> tuple[str, str]:
+    if base_rev:
+        return base_rev, f"the pull request's base {base_rev[:12]}"
+    if entry is not None and entry.applied_sha:
+        return entry.applied_sha, f"the last applied commit {entry.applied_sha[:12]}"
+    return "HEAD~", "HEAD~"
+
+
+def _desired_at(ws: Workspace, rev: str) -> Mapping[str, DesiredCluster] | None:
+    if rev == ws.desired.git_sha and not ws.desired.uncommitted:
+        return ws.desired.clusters  # already loaded: the working tree is that commit
+    try:
+        files = gitsource.read_tree_files(ws.root, rev, ws.settings.clusters_dir)
+    except GitError:
+        return None
+    return loader.load_desired(files)[0]
+
+
+def pull_request_base(ws: Workspace, base: str | None, head: str | None) -> str | None:
+    """The merge base of a pull request's base and head (as GitHub's PR diff), or None when
+    either is unknown or not in the clone."""
+    if not base or not (head or ws.desired.git_sha):
+        return None
+    try:
+        return gitsource.merge_base(ws.root, base, head or ws.desired.git_sha or "")
+    except GitError:
+        return None
 
 
 def check_not_stale(saved: Plan, fresh: Plan) -> None:
@@ -156,7 +213,8 @@ def check_not_stale(saved: Plan, fresh: Plan) -> None:
     if saved.live_fingerprint != fresh.live_fingerprint:
         raise StalePlan("the live clusters in Grid changed since the plan was made",
                         hint=_REPLAN + " and review it again")
-    if saved.changes != fresh.changes or saved.unmanaged != fresh.unmanaged:
+    if [c.essentials() for c in saved.changes] != [c.essentials() for c in fresh.changes] \
+            or saved.unmanaged != fresh.unmanaged:
         raise StalePlan("the plan file does not match what gridops plans now (the file was "
                         "edited, or the inventory changed)", hint=_REPLAN)
 

@@ -3,7 +3,7 @@ modules registers their commands on it."""
 
 from __future__ import annotations
 
-from reconciler.cli import aws, commands  # noqa: F401 (they register their commands)
+from reconciler.cli import aws, commands, schemas  # noqa: F401 (they register their commands)
 from reconciler.cli.app import main
 
 __all__ = ["main"]

@@ -18,6 +18,9 @@ import structlog
 
 from reconciler import __version__, run
 from reconciler.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
     Aborted,
     GridopsError,
     ValidationError,
@@ -95,19 +98,39 @@ def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
     return Resolver({"fromEnv": env_provider(env), **lazy_aws_providers(repo_root=root)})
 
 
+class _UsageError(click.UsageError):
+    """A usage error with gridops' exit code and click's message and usage line."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message(), error.ctx)
+
+
 class _Group(click.Group):
     """Maps every GridopsError to a clear message and its exit code; never a traceback for
-    them. Unexpected errors print one line (and the traceback only with -vv)."""
+    them. Unexpected errors print one line (and the traceback only with -vv). Usage errors
+    (an unknown option, a bad argument) exit ``EXIT_USAGE``, never click's 2, which gridops
+    keeps for "live differs from git"."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            raise _UsageError(e) from e
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # a subcommand's options or arguments
+            raise _UsageError(e) from e
         except GridopsError as e:
             _report(ctx, e)
             ctx.exit(e.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as e:  # noqa: BLE001 - the last line of defence
@@ -118,7 +141,7 @@ class _Group(click.Group):
                 click.echo(app.masker.mask(traceback.format_exc()), err=True)
             else:
                 click.echo("  run again with -vv for details, and please report it", err=True)
-            ctx.exit(1)
+            ctx.exit(EXIT_ERROR)
 
 
 def _report(ctx: click.Context, e: GridopsError) -> None:

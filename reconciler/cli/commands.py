@@ -36,23 +36,48 @@ from reconciler.views import render
 
 @main.command()
 @click.argument("path", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True,
+              help="text: FILE:LINE:COL: message; json: the findings as data; sarif: SARIF "
+                   "2.1.0 for code scanning; github: workflow commands (annotations).")
 @pass_app
-def validate(app: App, path: str | None) -> None:
-    """Check the cluster documents (or those under PATH) without contacting Grid."""
-    from reconciler.sources import settings_loader
+def validate(app: App, path: str | None, fmt: str) -> None:
+    """Check the cluster documents (or those under PATH) without contacting Grid.
 
-    settings = settings_loader.load_settings(app.root, app.settings_file,
-                                             required=app.settings_given)
-    if path:
-        path = _repo_relative(app.root, path)
-    clusters, findings = run.collect_findings(app.root, settings, path)
-    for finding in findings:
-        app.out(finding.format())
-    annotate(app, findings)
+    Every document of every file is read (several per file, with ---), with the defaults of
+    its folder; each finding names its file, line and column.
+    """
+    from reconciler.github.annotations import annotation_lines
+    from reconciler.sources import settings_loader
+    from reconciler.views import findings as views
+
+    try:
+        settings = settings_loader.load_settings(app.root, app.settings_file,
+                                                 required=app.settings_given)
+    except ValidationError as e:  # the settings file's own findings, in the format asked
+        if fmt == "text":
+            raise
+        count, findings = 0, list(e.findings)
+    else:
+        if path:
+            path = _repo_relative(app.root, path)
+        clusters, findings = run.collect_findings(app.root, settings, path)
+        count = len(clusters)
+    if fmt == "json":
+        app.out(views.render_findings_json(findings, clusters=count), nl=False)
+    elif fmt == "sarif":
+        app.out(views.render_findings_sarif(findings), nl=False)
+    elif fmt == "github":
+        for line in annotation_lines(findings, mask=app.masker.mask):
+            app.out(line)
+    else:
+        app.out(views.render_findings_text(findings), nl=False)
+        annotate(app, findings)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise _ValidationFailed(len(errors))
-    app.out(f"{len(clusters)} cluster(s) valid.")
+    if fmt in ("text", "github"):
+        app.out(f"{count} cluster(s) valid.")
 
 
 class WaitFailed(GridopsError):
@@ -110,9 +135,10 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
         raise ConfigError(f"cannot save the plan to {out_file}: its folder does not exist")
     try:
         ws = app.workspace()
+        pr_base = run.pull_request_base(ws, gh.base_sha, gh.head_sha) if gh else None
         with app.grid(ws) as grid:
             the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
-                                             allow_empty=allow_empty)
+                                             allow_empty=allow_empty, base_rev=pr_base)
         if preflight or strict or (preflight is None and app.aws_checks(ws)):
             the_plan = with_preflight(app, ws, the_plan, strict=strict)
     except ValidationError as e:

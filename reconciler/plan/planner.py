@@ -23,6 +23,7 @@ from reconciler.model import (
     State,
 )
 from reconciler.plan.diff import creation_fields, diff_secret, diff_specs
+from reconciler.plan.document import in_document_terms
 from reconciler.plan.types import Action, Change, FieldChange, Plan
 
 SecretLookup = Callable[[DesiredCluster], str | None]
@@ -209,7 +210,8 @@ def _desired_change(c: DesiredCluster, action: Action, reason: str,
                     field_changes: tuple[FieldChange, ...] = ()) -> Change:
     return Change(
         name=c.name, action=action, reason=reason,
-        cluster_id=live.id if live else None, field_changes=field_changes,
+        cluster_id=live.id if live else None,
+        field_changes=tuple(in_document_terms(f, c) for f in field_changes),
         spec=wire.to_wire_spec(c) if with_spec else None,
         secrets=wire.secret_paths(c) if with_spec else {},
         managed_aws_keys=wire.managed_aws_keys(c) if with_spec else (),

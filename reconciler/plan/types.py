@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -54,14 +54,29 @@ class FieldChange:
     old: Any = None
     new: Any = None
     sensitive: bool = False
+    #: the path as the document writes it (``spec.instanceTypes[g4dn.xlarge].rootVolumeGiB``)
+    doc_path: str = field(default="", compare=False)
+    #: ``old`` and ``new`` as the document writes them (``cost-saving``, not the wire enum)
+    doc_old: Any = field(default=None, compare=False)
+    doc_new: Any = field(default=None, compare=False)
+    #: ``file:line`` of the field causing the change (the cluster's file or its defaults)
+    source: str = field(default="", compare=False)
+    #: why it differs: ``git`` (the document changed since the base commit), ``drift`` (the
+    #: document did not, Grid did), or "" when not known. Display only.
+    cause: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "old": self.old, "new": self.new, "sensitive": self.sensitive}
+        return {"path": self.path, "old": self.old, "new": self.new, "sensitive": self.sensitive,
+                "documentPath": self.doc_path, "documentOld": self.doc_old,
+                "documentNew": self.doc_new, "source": self.source, "cause": self.cause}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FieldChange:
         return cls(path=str(data["path"]), old=data.get("old"), new=data.get("new"),
-                   sensitive=bool(data.get("sensitive", False)))
+                   sensitive=bool(data.get("sensitive", False)),
+                   doc_path=str(data.get("documentPath", "")), doc_old=data.get("documentOld"),
+                   doc_new=data.get("documentNew"), source=str(data.get("source", "")),
+                   cause=str(data.get("cause", "")))
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,11 @@ class Change:
     phase: str = ""
     #: True when the change is drift (git did not change, live did); set by the PR diff view.
     drift: bool = False
+    #: why it changes: ``new`` in git, ``changed`` in git, ``drift`` (Grid changed, the
+    #: document did not), ``both``, or "" when not known. Display only, like ``reason``.
+    cause: str = field(default="", compare=False)
+    #: the commit the document was compared with to find ``cause`` (display only)
+    cause_base: str = field(default="", compare=False)
     #: the live cluster is the one an earlier run's create made (its answer was lost): apply
     #: records it as owned
     adopt: bool = False
@@ -107,8 +127,8 @@ class Change:
             "spec": self.spec, "secrets": {k: v.to_json() for k, v in self.secrets.items()},
             "managedAwsKeys": list(self.managed_aws_keys),
             "deletionProtection": self.deletion_protection, "source": self.source,
-            "phase": self.phase, "drift": self.drift, "adopt": self.adopt,
-            "forget": self.forget,
+            "phase": self.phase, "drift": self.drift, "cause": self.cause,
+            "causeBase": self.cause_base, "adopt": self.adopt, "forget": self.forget,
         }
 
     @classmethod
@@ -122,9 +142,15 @@ class Change:
             managed_aws_keys=tuple(data.get("managedAwsKeys", [])),
             deletion_protection=bool(data.get("deletionProtection", False)),
             source=str(data.get("source", "")), phase=str(data.get("phase", "")),
-            drift=bool(data.get("drift", False)), adopt=bool(data.get("adopt", False)),
+            drift=bool(data.get("drift", False)), cause=str(data.get("cause", "")),
+            cause_base=str(data.get("causeBase", "")), adopt=bool(data.get("adopt", False)),
             forget=bool(data.get("forget", False)),
         )
+
+    def essentials(self) -> Change:
+        """The change without its display-only reason: what apply of a saved plan compares
+        with a fresh plan (the cause and document words never take part in equality)."""
+        return replace(self, reason="", drift=False)
 
 
 @dataclass(frozen=True)

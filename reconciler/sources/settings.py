@@ -11,6 +11,7 @@
     selfHeal: true                     # scheduled runs apply after drift (false: report only)
     awsChecks: auto                    # preflight + sweeps: auto (off for sim://), always, never
     github: {labels: true}
+    maxFileBytes: 1048576              # the largest cluster file read (1 MiB)
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from reconciler.sources.yamlsafe import DEFAULT_MAX_BYTES
 
 DEFAULT_GRID_URL = "https://platform.grid.ai"
 SETTINGS_FILE = "gridops.yaml"
@@ -52,6 +55,8 @@ class Settings:
     #: ``auto`` (on for a real Grid, off for the emulator: sim:// or loopback), ``always`` or
     #: ``never``: preflight in plan and the sweep after a finished delete
     aws_checks: str = "auto"
+    #: the largest cluster file read, in bytes; a larger one is a finding, never parsed
+    max_file_bytes: int = DEFAULT_MAX_BYTES
     #: the settings file, relative to the repo root (a repo may hold several)
     file: str = SETTINGS_FILE
 
@@ -74,5 +79,6 @@ class Settings:
             self_heal=bool(data.get("selfHeal", True)),
             github_labels=bool(data.get("github", {}).get("labels", True)),
             aws_checks=str(data.get("awsChecks", "auto")),
+            max_file_bytes=int(data.get("maxFileBytes", DEFAULT_MAX_BYTES)),
             file=file,
         )

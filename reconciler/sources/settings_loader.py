@@ -13,7 +13,12 @@ from reconciler.sources import rules
 from reconciler.sources.schema import SETTINGS_SCHEMA, validate_document
 from reconciler.sources.settings import SETTINGS_FILE, Settings
 from reconciler.sources.validate import combine_findings
-from reconciler.sources.yamlsafe import YamlDocument, parse_documents
+from reconciler.sources.yamlsafe import (
+    DEFAULT_MAX_BYTES,
+    YamlDocument,
+    parse_documents,
+    too_large,
+)
 
 
 def load_settings(repo_root: Path, file: str = SETTINGS_FILE, *,
@@ -29,6 +34,9 @@ def load_settings(repo_root: Path, file: str = SETTINGS_FILE, *,
                               hint="check --settings: it names a file relative to the "
                                    "repository root")
         return Settings(file=file)
+    size = path.stat().st_size
+    if size > DEFAULT_MAX_BYTES:  # refused before it is read
+        raise ValidationError([too_large(file, size, DEFAULT_MAX_BYTES)])
     settings, findings = parse_settings(path.read_bytes(), file)
     if settings is None:
         raise ValidationError(findings)
@@ -62,11 +70,12 @@ def _check(document: YamlDocument) -> list[Finding]:
     normal = posixpath.normpath(clusters_dir) if isinstance(clusters_dir, str) else ""
     if normal.startswith(("/", "..")):
         findings.append(document.finding(("clustersDir",), f"clustersDir {clusters_dir!r} must "
-                                                           "be a folder inside the repository"))
+                                                           "be a folder inside the repository"
+                                        ).tagged("settings"))
     region = _mapping(data.get("state")).get("region")
     problem = rules.check_region(region) if isinstance(region, str) and region else None
     if problem:
-        findings.append(document.finding(("state", "region"), problem))
+        findings.append(document.finding(("state", "region"), problem).tagged("region"))
     return findings
 
 

@@ -55,20 +55,22 @@ def check_document(document: YamlDocument) -> list[Finding]:
         return []
     findings = _check_metadata(document, value.get("kind"), _mapping(value.get("metadata")))
     spec = _mapping(value.get("spec"))
-    for field, check in (("region", rules.check_region), ("roleArn", rules.check_role_arn)):
+    for field, check, rule in (("region", rules.check_region, "region"),
+                               ("roleArn", rules.check_role_arn, "role-arn")):
         if isinstance(spec.get(field), str):
-            findings += _at(document, ("spec", field), check(spec[field]))
+            findings += _at(document, ("spec", field), check(spec[field]), rule)
     if "externalId" in spec:
         problem = parse_secret_ref(spec["externalId"])
         if isinstance(problem, str):
-            findings += _at(document, ("spec", "externalId"), problem)
+            findings += _at(document, ("spec", "externalId"), problem, "secret-ref")
     items = spec.get("instanceTypes")
     if isinstance(items, list):
         findings += _check_instance_types(document, items)
     aws = _mapping(spec.get("aws"))
     for field in NODE_INSTANCE_TYPE_FIELDS:
         if isinstance(aws.get(field), str):
-            findings += _at(document, ("spec", "aws", field), rules.check_instance_type(aws[field]))
+            findings += _at(document, ("spec", "aws", field),
+                            rules.check_instance_type(aws[field]), "instance-type")
     return findings
 
 
@@ -82,9 +84,9 @@ def _check_metadata(document: YamlDocument, kind: Any,
     if kind == KIND_DEFAULTS and "name" in metadata:
         return _at(document, ("metadata", "name"),
                    "a GridClusterDefaults document has no name: remove metadata.name "
-                   "(it applies to every cluster in its folder and below)")
+                   "(it applies to every cluster in its folder and below)", "defaults")
     if kind == KIND_CLUSTER and isinstance(metadata.get("name"), str):
-        return _at(document, ("metadata", "name"), rules.check_name(metadata["name"]))
+        return _at(document, ("metadata", "name"), rules.check_name(metadata["name"]), "name")
     return []
 
 
@@ -99,11 +101,12 @@ def _check_instance_types(document: YamlDocument, items: Sequence[Any]) -> list[
         if name in first_index:
             line, _ = document.position(("spec", "instanceTypes", first_index[name]))
             findings += _at(document, path, f"instance type {name!r} is listed twice (first on "
-                                            f"line {line}): list each type once")
+                                            f"line {line}): list each type once",
+                            "instance-type")
             continue
         first_index[name] = index
         at = path if isinstance(item, str) else (*path, "name")
-        findings += _at(document, at, rules.check_instance_type(name))
+        findings += _at(document, at, rules.check_instance_type(name), "instance-type")
     return findings
 
 
@@ -111,8 +114,8 @@ def check_required(document: YamlDocument, merged_spec: Mapping[str, Any]) -> li
     """Findings for required spec fields that neither the cluster nor its defaults set."""
     missing = [f for f in REQUIRED_SPEC if f not in merged_spec]
     return [document.finding(("spec",), f"spec.{field} is not set: set it here or in a "
-                                        "GridClusterDefaults document of this folder")
-            for field in missing]
+                                        "GridClusterDefaults document of this folder"
+                             ).tagged("required-field") for field in missing]
 
 
 def check_unique_names(clusters: Iterable[YamlDocument]) -> list[Finding]:
@@ -132,7 +135,8 @@ def check_unique_names(clusters: Iterable[YamlDocument]) -> list[Finding]:
                                if d is not document)
             findings.append(document.finding(("metadata", "name"),
                                              f"cluster name {name!r} is also defined at "
-                                             f"{others}: names must be unique"))
+                                             f"{others}: names must be unique"
+                                             ).tagged("unique-name"))
     return findings
 
 
@@ -141,5 +145,6 @@ def _where(document: YamlDocument, path: Sequence[PathPart]) -> str:
     return f"{document.file}:{line}"
 
 
-def _at(document: YamlDocument, path: Sequence[PathPart], problem: str | None) -> list[Finding]:
-    return [document.finding(path, problem)] if problem else []
+def _at(document: YamlDocument, path: Sequence[PathPart], problem: str | None,
+        rule: str) -> list[Finding]:
+    return [document.finding(path, problem).tagged(rule)] if problem else []

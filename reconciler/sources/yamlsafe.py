@@ -6,6 +6,15 @@ JSON-compatible data plus the line and column of every node, so later checks can
 reviewer would not see coming: duplicate keys, YAML 1.1 booleans such as ``no``/``on`` written
 bare, aliases (an alias bomb expands a few lines into gigabytes), non-UTF-8 bytes, and tags
 other than the standard ones. Timestamps stay strings.
+
+Limits keep a hostile file cheap: a file larger than ``max_bytes`` (1 MiB unless the settings
+say otherwise) is refused before it is parsed, a mapping may hold ``MAX_KEYS`` keys, and a
+value nested deeper than ``MAX_DEPTH`` levels is reported at the line where it gets too deep.
+
+Speed: a file without ``*`` cannot hold an alias, so it is composed by libyaml's C composer;
+one with a ``*`` goes through PyYAML's Python composer, which records each alias where it is
+written and never expands it. The builder refuses a node it meets twice, so an alias cannot
+slip through either way.
 """
 
 from __future__ import annotations
@@ -19,7 +28,13 @@ from typing import Any, Protocol
 
 import yaml
 from yaml.constructor import SafeConstructor
-from yaml.events import AliasEvent
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
@@ -39,6 +54,13 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/-]+$")
 _UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd"
                           "\U00010000-\U0010ffff]")
 _PATH_PART = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+#: The largest file read by default (``maxFileBytes`` in the settings changes it).
+DEFAULT_MAX_BYTES = 1024 * 1024
+#: The most keys one mapping may hold (a cluster document has a few dozen at most).
+MAX_KEYS = 1000
+#: The deepest nesting of mappings and lists (a cluster document needs 5 levels).
+MAX_DEPTH = 32
 
 
 def format_path(parts: Sequence[PathPart]) -> str:
@@ -124,16 +146,47 @@ def _skip_alias(loader: Any) -> Node | None:
     return ScalarNode(_TAG + "null", "", event.start_mark, event.end_mark)
 
 
+def _compose_limited(loader: Any, parent: Node | None, index: int,
+                     compose: Any) -> Node | None:
+    """Compose one node, an alias as a null, and stop at ``MAX_DEPTH`` + 1 levels: the
+    builder reports a too-deep node, so what lies below it is skipped, not composed (the
+    Python composer would otherwise recurse until Python's own limit)."""
+    alias = _skip_alias(loader)
+    if alias is not None:
+        return alias
+    if loader.depth > MAX_DEPTH:
+        return _skip_subtree(loader)
+    loader.depth += 1
+    try:
+        node: Node | None = compose(parent, index)
+    finally:
+        loader.depth -= 1
+    return node
+
+
+def _skip_subtree(loader: Any) -> Node:
+    """Consume the events of one node without composing it: an empty list in its place."""
+    start = loader.get_event()
+    level = 1 if isinstance(start, (SequenceStartEvent, MappingStartEvent)) else 0
+    while level:
+        event = loader.get_event()
+        if isinstance(event, (SequenceStartEvent, MappingStartEvent)):
+            level += 1
+        elif isinstance(event, (SequenceEndEvent, MappingEndEvent)):
+            level -= 1
+    return SequenceNode(_TAG + "seq", [], start.start_mark, start.end_mark)
+
+
 class _PureLoader(yaml.SafeLoader):
     """PyYAML's pure-Python loader, refusing aliases."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_marks: list[yaml.Mark] = []
+        self.depth = 0
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        alias = _skip_alias(self)
-        return alias if alias is not None else super().compose_node(parent, index)
+        return _compose_limited(self, parent, index, super().compose_node)
 
 
 def _new_loader(text: str) -> _Composing:
@@ -153,17 +206,29 @@ if yaml.__with_libyaml__:
             Composer.__init__(self)
             Resolver.__init__(self)
             self.alias_marks: list[yaml.Mark] = []
+            self.depth = 0
 
         def compose_node(self, parent: Node | None, index: int) -> Node | None:
-            alias = _skip_alias(self)
-            return alias if alias is not None else super().compose_node(parent, index)
+            return _compose_limited(self, parent, index, super().compose_node)
+
+    class _CLoader(CParser, Resolver):
+        """libyaml's parser and composer, both in C: for text that holds no alias."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Resolver.__init__(self)
+            self.alias_marks: list[yaml.Mark] = []
 
     def _new_loader(text: str) -> _Composing:
-        return _FastLoader(text)
+        return _FastLoader(text) if "*" in text else _CLoader(text)
 
 
-def parse_documents(data: bytes, file: str) -> tuple[list[YamlDocument], list[Finding]]:
-    """Every document of ``data`` and every hazard found in it (all of them, not the first)."""
+def parse_documents(data: bytes, file: str, *, max_bytes: int = DEFAULT_MAX_BYTES
+                    ) -> tuple[list[YamlDocument], list[Finding]]:
+    """Every document of ``data`` and every hazard found in it (all of them, not the first).
+    ``data`` longer than ``max_bytes`` is refused unread (one finding)."""
+    if len(data) > max_bytes:
+        return [], [too_large(file, len(data), max_bytes)]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -194,13 +259,27 @@ def _compose(loader: _Composing, file: str) -> tuple[list[Node], list[Finding]]:
         findings.append(_syntax_error(e, file))
     except yaml.YAMLError as e:
         findings.append(Finding(file, 1, 1, f"YAML cannot be read: {e}"))
-    except RecursionError:
-        findings.append(Finding(file, 1, 1, "YAML is nested too deeply to read"))
+    except RecursionError:  # not reached within MAX_DEPTH; kept so nothing deeper can crash
+        findings.append(Finding(file, 1, 1, _DEPTH_MESSAGE))
     finally:
         loader.dispose()
     findings += [Finding(file, m.line + 1, m.column + 1, _ALIAS_MESSAGE)
                  for m in loader.alias_marks]
     return nodes, findings
+
+
+def too_large(file: str, size: int, max_bytes: int) -> Finding:
+    """The finding for a file of ``size`` bytes over the ``max_bytes`` limit."""
+    return Finding(file, 1, 1, f"the file is {size:,} bytes ({_mib(size)}), more than the "
+                               f"{max_bytes:,} bytes ({_mib(max_bytes)}) one file may hold: "
+                               "split it into smaller files (one cluster per file), or raise "
+                               "maxFileBytes in gridops.yaml; it was not read")
+
+
+def _mib(count: int) -> str:
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KiB"
+    return f"{count / (1024 * 1024):.1f} MiB"
 
 
 _ALIAS_MESSAGE = ("aliases (*name) are not allowed: a few aliases can expand into a huge "
@@ -223,9 +302,17 @@ def _unprintable(text: str, offset: int, file: str) -> Finding:
                                     "YAML: remove it")
 
 
+_DEPTH_MESSAGE = (f"nested more than {MAX_DEPTH} levels deep: a cluster document needs a few "
+                  "levels; flatten this value (lists of lists and maps of maps are not read)")
+_KEYS_MESSAGE = ("this mapping has {count:,} keys, more than the {limit:,} one mapping may "
+                 "hold: split the document (one cluster per file) or remove unused keys")
+
+
 def _syntax_error(error: yaml.MarkedYAMLError, file: str) -> Finding:
     mark = error.problem_mark or error.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if error.problem and "maximum nesting depth" in error.problem:  # libyaml's own limit
+        return Finding(file, line, col, _DEPTH_MESSAGE)
     message = f"YAML syntax error: {error.problem or 'the text cannot be parsed'}"
     if error.context and error.context_mark and error.context_mark is not mark:
         message += f" ({error.context} on line {error.context_mark.line + 1})"
@@ -241,19 +328,31 @@ class _Builder:
         self.positions: dict[JsonPath, tuple[int, int]] = {}
         self.key_positions: dict[JsonPath, tuple[int, int]] = {}
         self.findings: list[Finding] = []
+        self.seen: set[int] = set()
 
     def build(self, node: Node, path: JsonPath) -> Any:
         self.positions[path] = _where(node)
+        if isinstance(node, ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self.seen:  # a node met twice came from an alias
+            self._add(node, path, _ALIAS_MESSAGE)
+            return None
+        self.seen.add(id(node))
+        if len(path) >= MAX_DEPTH:
+            self._add(node, path, _DEPTH_MESSAGE)
+            return None
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
-            self._check_tag(node, _TAG + "seq", path)
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, ScalarNode)
-        return self._scalar(node, path)
+        assert isinstance(node, SequenceNode)
+        self._check_tag(node, _TAG + "seq", path)
+        return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
 
     def _mapping(self, node: MappingNode, path: JsonPath) -> dict[str, Any]:
         self._check_tag(node, _TAG + "map", path)
+        if len(node.value) > MAX_KEYS:
+            self._add(node.value[MAX_KEYS][0], path,
+                      _KEYS_MESSAGE.format(count=len(node.value), limit=MAX_KEYS))
+            return {}
         result: dict[str, Any] = {}
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:

@@ -8,7 +8,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import click
+
 from reconciler.model import LiveCluster
+from reconciler.plan.document import format_document_value
 from reconciler.plan.types import (
     Action,
     ApplyResult,
@@ -19,20 +22,24 @@ from reconciler.plan.types import (
     Plan,
 )
 
-#: Symbol and colour per action, as in Terraform's plan output.
-_SYMBOL = {
-    Action.CREATE: ("+", "32"), Action.UPDATE: ("~", "33"), Action.DELETE: ("-", "31"),
-    Action.WAIT: ("=", "36"), Action.FAILED: ("!", "31"), Action.BLOCKED: ("x", "35"),
-    Action.NOOP: (" ", "0"),
+#: Symbol and style per action, as in Terraform's plan output: + green, ~ yellow, - red,
+#: blocked and failed red, waits dim.
+_SYMBOL: dict[Action, tuple[str, dict[str, Any]]] = {
+    Action.CREATE: ("+", {"fg": "green"}), Action.UPDATE: ("~", {"fg": "yellow"}),
+    Action.DELETE: ("-", {"fg": "red"}), Action.WAIT: ("=", {"dim": True}),
+    Action.FAILED: ("!", {"fg": "red", "bold": True}),
+    Action.BLOCKED: ("x", {"fg": "red", "bold": True}), Action.NOOP: (" ", {}),
 }
+_DIM: dict[str, Any] = {"dim": True}
 _DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "delete requested"}
 SENSITIVE = "(sensitive value changed)"
 SENSITIVE_SET = "(sensitive value)"
 ABSENT = "(absent)"
 
 
-def _paint(text: str, code: str, color: bool) -> str:
-    return f"\x1b[{code}m{text}\x1b[0m" if color and code != "0" else text
+def paint(text: str, style: dict[str, Any], color: bool) -> str:
+    """``text`` styled (click.style) when ``color``; as is otherwise."""
+    return click.style(text, **style) if color and style else text
 
 
 def format_value(value: Any) -> str:
@@ -43,12 +50,26 @@ def format_value(value: Any) -> str:
 
 
 def format_field_change(change: FieldChange, *, creating: bool = False) -> str:
-    """``path: old -> new``; for a create only ``path: value``."""
+    """``path: old -> new`` in the document's words when known (``spec.performanceProfile:
+    default -> cost-saving``), else the wire's; for a create only ``path: value``."""
+    if change.doc_path:
+        path, show = change.doc_path, format_document_value
+        old, new = change.doc_old, change.doc_new
+    else:
+        path, show, old, new = change.path, format_value, change.old, change.new
     if change.sensitive:
-        return f"{change.path}: {SENSITIVE_SET if creating else SENSITIVE}"
+        return f"{path}: {SENSITIVE_SET if creating else SENSITIVE}"
     if creating:
-        return f"{change.path}: {format_value(change.new)}"
-    return f"{change.path}: {format_value(change.old)} -> {format_value(change.new)}"
+        return f"{path}: {show(new)}"
+    return f"{path}: {show(old)} -> {show(new)}"
+
+
+def field_note(change: FieldChange, *, mixed: bool) -> str:
+    """Where the field is written, and ``drift`` on a drifted field of a change that is also
+    a git change (``mixed``): ``(clusters/research/research-use1.yaml:9)``."""
+    bits = (["drift"] if mixed and change.cause == "drift" else []) + \
+        ([change.source] if change.source else [])
+    return f"({'; '.join(bits)})" if bits else ""
 
 
 # --- plan -------------------------------------------------------------------------------------
@@ -77,13 +98,19 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
 def _change_lines(change: Change, color: bool) -> list[str]:
     if change.action is Action.NOOP and not change.reason:
         return []
-    symbol, code = _SYMBOL[change.action]
+    symbol, style = _SYMBOL[change.action]
     header = f"{symbol} {change.name}: {change.action.value}"
     if change.reason:
         header += f" ({change.reason})"
-    lines = [_paint(header, code, color)]
+    lines = [paint(header, style, color)]
     creating = change.action is Action.CREATE
-    lines += [f"    {format_field_change(f, creating=creating)}" for f in change.field_changes]
+    mixed = change.cause == "both"
+    texts = [format_field_change(f, creating=creating) for f in change.field_changes]
+    width = max((len(t) for t in texts), default=0)
+    for text, f in zip(texts, change.field_changes, strict=True):
+        note = field_note(f, mixed=mixed)
+        line = f"    {text.ljust(width)}  {paint(note, _DIM, color)}" if note else f"    {text}"
+        lines.append(line.rstrip())
     return lines
 
 
@@ -138,7 +165,7 @@ def _worth_a_line(r: ChangeResult) -> bool:
 
 
 def _result_line(r: ChangeResult) -> str:
-    symbol, _ = _SYMBOL[r.action]
+    symbol = _SYMBOL[r.action][0]
     if r.outcome is Outcome.FAILED:
         return f"! {r.name}: {r.action.value} failed: {r.error}"
     done = _DONE.get(r.action, r.outcome.value)

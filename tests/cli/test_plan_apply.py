@@ -82,7 +82,7 @@ def test_edit_shows_field_level_changes_and_apply_keeps_server_fields(
     plan = gitops.gridops("plan")
     assert plan.exit_code == 0, plan.output
     assert "~ alpha" in plan.stdout
-    assert "performanceProfile" in plan.stdout and "COST_SAVING" in plan.stdout
+    assert "spec.performanceProfile: default -> cost-saving" in plan.stdout
     assert "g4dn.xlarge" in plan.stdout
     assert "Plan: 0 to create, 1 to change, 0 to delete." in plan.stdout
     assert gitops.gridops("apply", "--auto-approve").exit_code == 0
@@ -266,7 +266,7 @@ def test_wait_gives_up_after_the_timeout_with_a_non_zero_exit(gitops: GitOpsRepo
 
 def test_a_create_shows_every_field_it_sets_and_hides_the_secret(gitops: GitOpsRepo) -> None:
     result = gitops.gridops("plan")
-    assert 'driver.kubernetes.aws.region: "us-west-2"' in result.stdout
-    assert "driver.kubernetes.aws.instanceTypes[g4dn.xlarge]" in result.stdout
-    assert "driver.kubernetes.aws.externalId: (sensitive value)" in result.stdout
+    assert "spec.region: us-west-2" in result.stdout
+    assert "spec.instanceTypes[g4dn.xlarge]: {overprovisionedOnDemand: 1}" in result.stdout
+    assert "spec.externalId: (sensitive value)" in result.stdout
     assert SECRET_A not in result.stdout and SECRET_B not in result.stdout

@@ -115,3 +115,64 @@ def test_version() -> None:
 def test_force_unlock_of_an_unknown_lock_is_a_clear_error(gitops: GitOpsRepo) -> None:
     result = gitops.gridops("force-unlock", "nope")
     assert result.exit_code == 1 and "nope" in result.stderr
+
+
+def _sparse(path: object, size: int) -> None:
+    """A file of ``size`` bytes that takes no disk space (a hole)."""
+    with open(str(path), "wb") as f:
+        f.truncate(size)
+
+
+@pytest.mark.parametrize(("settings_line", "size", "limit_text"), [
+    ("", 50 * 1024 * 1024, "more than the 1,048,576 bytes (1.0 MiB) one file may hold"),
+    ("maxFileBytes: 4096\n", 5000, "more than the 4,096 bytes (4.0 KiB) one file may hold"),
+], ids=["50-MB-against-the-default", "over-a-configured-limit"])
+def test_validate_refuses_a_file_over_the_size_limit_without_reading_it(
+        gitops: GitOpsRepo, settings_line: str, size: int, limit_text: str) -> None:
+    if settings_line:
+        gitops.write("gridops.yaml", (gitops.root / "gridops.yaml").read_text() + settings_line)
+    _sparse(gitops.root / "clusters/team-a/huge.yaml", size)
+
+    result = gitops.gridops("validate")
+
+    assert result.exit_code == 1, result.output
+    assert f"clusters/team-a/huge.yaml:1:1: the file is {size:,} bytes" in result.stdout
+    assert limit_text in result.stdout and "raise maxFileBytes" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_a_raised_size_limit_reads_the_larger_file(gitops: GitOpsRepo) -> None:
+    doc = cluster_doc("gamma") + "#" * (1024 * 1024)
+    gitops.write("clusters/team-a/gamma.yaml", doc)
+    assert gitops.gridops("validate").exit_code == 1
+
+    gitops.write("gridops.yaml", (gitops.root / "gridops.yaml").read_text()
+                 + "maxFileBytes: 2097152\n")
+
+    result = gitops.gridops("validate")
+    assert result.exit_code == 0, result.output
+    assert "3 cluster(s) valid." in result.stdout
+
+
+@pytest.mark.parametrize("value", ["12", "100000000", "'big'"],
+                         ids=["below-minimum", "above-maximum", "not-a-number"])
+def test_an_out_of_range_size_limit_is_a_settings_finding(gitops: GitOpsRepo,
+                                                          value: str) -> None:
+    gitops.write("gridops.yaml", (gitops.root / "gridops.yaml").read_text()
+                 + f"maxFileBytes: {value}\n")
+
+    result = gitops.gridops("validate")
+
+    assert result.exit_code == 1
+    assert "gridops.yaml:" in result.output and "maxFileBytes" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_oversized_settings_file_is_refused_before_it_is_read(gitops: GitOpsRepo) -> None:
+    _sparse(gitops.root / "gridops.yaml", 50 * 1024 * 1024)
+
+    result = gitops.gridops("validate")
+
+    assert result.exit_code == 1
+    assert "gridops.yaml:1:1: the file is 52,428,800 bytes" in result.output
+    assert "Traceback" not in result.output

@@ -9,6 +9,8 @@ from jsonschema import Draft202012Validator
 from reconciler.sources.schema import (
     CLUSTER_SCHEMA,
     SETTINGS_SCHEMA,
+    compile_fast_check,
+    is_valid,
     load_schema,
     validate_document,
 )
@@ -45,7 +47,7 @@ def test_schema_is_valid_draft_2020_12_with_an_id(name: str) -> None:
 
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"].endswith(f"/schemas/{name}")
+    assert schema["$id"].startswith("urn:gridops:v1:")
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
@@ -145,3 +147,51 @@ def test_defaults_document_needs_no_name() -> None:
 ], ids=["misspelt-field", "s3-needs-bucket", "url-without-scheme"])
 def test_settings_schema_findings(text: str, expected: list[str]) -> None:
     assert _findings(text, SETTINGS_SCHEMA) == expected
+
+
+_VALID_SPEC = ("  region: us-east-1\n  roleArn: arn:aws:iam::123456789012:role/grid\n"
+               "  externalId: {fromEnv: X}\n  instanceTypes: [t3.large]\n")
+
+
+@pytest.mark.parametrize("spec", [
+    _VALID_SPEC,
+    _VALID_SPEC + "  aws: {xMultiAzCount: 1000000000000000000000000000000}\n",
+    _VALID_SPEC + "  aws: {xMultiAzCount: 2.0}\n",
+    _VALID_SPEC + "  aws: {xMultiAzCount: 2.5}\n",
+    _VALID_SPEC + "  aws: {xMultiAzCount: true}\n",
+    _VALID_SPEC + "  deletionProtection: 1\n",
+    _VALID_SPEC + "  performanceProfile: \"default\\n\"\n",
+    _VALID_SPEC.replace("us-east-1", "\"us-east-1\\n\""),
+    _VALID_SPEC.replace("us-east-1", "us-west-\u0662"),
+    _VALID_SPEC.replace("[t3.large]", "[{name: t3.large, rootVolumeGiB: -1}]"),
+    _VALID_SPEC.replace("[t3.large]", "[]"),
+    _VALID_SPEC.replace("{fromEnv: X}", "{fromEnv: X, fromSsm: y}"),
+    "  regoin: us-east-1\n",
+    "  instanceTypes: [5]\n",
+    "  aws: {kubernetesVersion: 1.30}\n",
+], ids=["valid", "huge-int", "integral-float", "fraction", "bool-for-int", "int-for-bool",
+        "enum-with-newline", "region-with-newline", "unicode-digit", "negative-volume",
+        "no-instance-types", "two-secret-kinds", "misspelt-field", "instance-wrong-type",
+        "version-as-number"])
+def test_fast_validator_agrees_with_jsonschema(spec: str) -> None:
+    documents, _ = parse_documents((_HEAD + spec).encode(), "clusters/a.yaml")
+    value = documents[0].value
+    expected = Draft202012Validator(load_schema(CLUSTER_SCHEMA)).is_valid(value)
+    assert is_valid(value, CLUSTER_SCHEMA) is expected
+    assert (validate_document(documents[0], CLUSTER_SCHEMA) == []) is expected
+
+
+def test_fast_check_gives_way_to_jsonschema_for_a_pattern_rust_cannot_compile() -> None:
+    # Python's \Z has no Rust equivalent: the fast check is not made, so jsonschema decides.
+    assert compile_fast_check({"type": "string", "pattern": "^[a-z]+\\Z"}) is None
+    check = compile_fast_check({"type": "string", "pattern": "^[a-z]+$"})
+    assert check is not None and check("abc") and not check("ab1")
+
+
+def test_fast_check_resolves_a_ref_to_another_gridops_schema_offline() -> None:
+    settings_id = load_schema(SETTINGS_SCHEMA)["$id"]
+    check = compile_fast_check({"$ref": settings_id})
+    assert check is not None
+    assert check({"apiVersion": "gridops/v1", "kind": "Settings"})
+    assert not check({"apiVersion": "gridops/v1", "kind": "Settings", "prune": "yes"})
+    assert compile_fast_check({"$ref": "https://elsewhere.example/x.json"}) is None

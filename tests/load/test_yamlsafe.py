@@ -137,3 +137,74 @@ def test_empty_documents_are_null_and_empty_files_have_none() -> None:
                          ids=["nested", "quoted-key", "root", "list-item"])
 def test_paths_round_trip(path: str) -> None:
     assert format_path(parse_path(path)) == path
+
+
+def _nested_block(levels: int) -> bytes:
+    return "".join(f"{'  ' * i}k{i}:\n" for i in range(levels)).encode() + b"  " * levels + b"v\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (_nested_block(40),
+     "clusters/a.yaml:33:65: nested more than 32 levels deep: a cluster document needs a few "
+     "levels; flatten this value"),
+    (b"a: " + b"[" * 40 + b"]" * 40 + b"\n",
+     "clusters/a.yaml:1:35: nested more than 32 levels deep"),
+    (b"a: " + b"{b: " * 40 + b"1" + b"}" * 40 + b"\n",
+     "clusters/a.yaml:1:128: nested more than 32 levels deep"),
+    (b"spec:\n" + b"".join(b"  k%d: v\n" % i for i in range(1001)),
+     "clusters/a.yaml:1002:3: this mapping has 1,001 keys, more than the 1,000 one "
+     "mapping may hold: split the document"),
+    (b"a: 1\n" + b"#" * (1024 * 1024),
+     "clusters/a.yaml:1:1: the file is 1,048,581 bytes (1.0 MiB), more than the 1,048,576 "
+     "bytes (1.0 MiB) one file may hold: split it into smaller files (one cluster per file), "
+     "or raise maxFileBytes in gridops.yaml; it was not read"),
+], ids=["block-nesting", "flow-nesting", "flow-mappings",
+        "too-many-keys", "file-too-large"])
+def test_limit_is_reported_where_it_is_passed(text: bytes, expected: str) -> None:
+    findings = _formatted(text)
+
+    assert any(f.startswith(expected) for f in findings), findings
+    assert len(findings) == 1, findings
+
+
+def test_nesting_past_libyaml_own_limit_is_the_same_finding() -> None:
+    # libyaml stops at 1,000 levels by itself, before gridops's builder sees the document.
+    findings = _formatted(b"a: " + b"[" * 5000 + b"]" * 5000 + b"\n")
+
+    assert len(findings) == 1
+    assert findings[0].startswith("clusters/a.yaml:1:")
+    assert "nested more than 32 levels deep" in findings[0]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    (_nested_block(31), 31),
+    (b"spec:\n" + b"".join(b"  k%d: v\n" % i for i in range(1000)), 1000),
+], ids=["nesting-at-the-limit", "keys-at-the-limit"])
+def test_document_at_the_limit_is_read(text: bytes, value: int) -> None:
+    documents, findings = parse_documents(text, "clusters/a.yaml")
+
+    assert findings == []
+    assert documents and documents[0].value
+
+
+def test_alias_met_twice_by_the_builder_is_refused() -> None:
+    # The C composer (used for text without '*') would share the node; the builder refuses it.
+    node = yaml.compose("k: [1]\n", Loader=yaml.SafeLoader)
+    assert node is not None
+    node.value.append((node.value[0][0].__class__(node.value[0][0].tag, "other",
+                                                  node.value[0][0].start_mark,
+                                                  node.value[0][0].end_mark), node.value[0][1]))
+    builder = yamlsafe._Builder("x.yaml")
+
+    value = builder.build(node, ())
+
+    assert value == {"k": [1], "other": None}
+    assert [f.format() for f in builder.findings][0].startswith("x.yaml:1:4: aliases")
+
+
+def test_size_limit_can_be_raised() -> None:
+    text = b"a: 1\n" + b"#" * (1024 * 1024)
+
+    documents, findings = parse_documents(text, "clusters/a.yaml", max_bytes=2 * 1024 * 1024)
+
+    assert findings == [] and documents[0].value == {"a": 1}

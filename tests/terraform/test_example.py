@@ -18,7 +18,7 @@ from tests.terraform.tfmodel import Block, Expr, declared, find, load_dir, one, 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "terraform"
 EXAMPLE = MODULE / "examples" / "basic"
-SCHEMA = REPO / "schemas" / "gridcluster.schema.json"
+SCHEMA = REPO / "reconciler" / "schemas" / "gridcluster.schema.json"
 
 
 @pytest.fixture(scope="module")
