@@ -147,7 +147,10 @@ class LiveCluster:
     """A cluster as the Grid API reports it.
 
     ``spec`` is the raw wire ClusterSpec (camelCase dict) exactly as answered, including the
-    fields the server sets; ``phase`` and ``reason`` come from ``status``.
+    fields the server sets; ``phase`` and ``reason`` come from ``status``. ``unknown`` names
+    each enum value this gridops does not know (``status.phase 'CLUSTER_STATE_UPGRADING'``),
+    kept as answered in ``phase``/``cluster_type``/``spec``: such a cluster is shown, never
+    touched.
     """
 
     id: str
@@ -158,6 +161,7 @@ class LiveCluster:
     spec: Mapping[str, Any]
     reason: str = ""
     created_at: str = ""
+    unknown: tuple[str, ...] = ()
 
     @property
     def is_byoc(self) -> bool:

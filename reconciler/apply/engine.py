@@ -282,18 +282,22 @@ def is_settled(action: Action, phase: str) -> bool:
 
 
 def wait_for(grid: GridAPI, names_actions: Mapping[str, Action], *, timeout: float,
-             interval: float, on_progress: Callable[[str, str, float], None] | None = None,
+             interval: float, failed_grace: int = 0,
+             on_progress: Callable[[str, str, float], None] | None = None,
              clock: Callable[[], float] = time.monotonic,
              sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
     """Poll (one list call per round) until every cluster settles or ``timeout`` seconds pass.
 
     Created clusters are followed to RUNNING or FAILED, deleted ones to DELETED (a cluster no
-    longer listed counts as DELETED). Returns each cluster's last phase ("" when a created one
-    is not listed); a cluster for which ``is_settled`` is false there was given up on.
+    longer listed counts as DELETED). Grid's status can turn FAILED and back to RUNNING while
+    it retries, so FAILED settles a cluster only after ``failed_grace`` more polls still say
+    FAILED. Returns each cluster's last phase ("" when a created one is not listed); a
+    cluster for which ``is_settled`` is false there was given up on.
     ``on_progress(name, phase, elapsed_seconds)`` is called for each cluster every round.
     """
     start = clock()
     phases = {name: "" for name in names_actions}
+    failed_polls = dict.fromkeys(names_actions, 0)
     waiting = set(names_actions)
     while waiting:
         listed = {c.name: c for c in grid.list_clusters()}
@@ -302,9 +306,11 @@ def wait_for(grid: GridAPI, names_actions: Mapping[str, Action], *, timeout: flo
             cluster = listed.get(name)
             deleting = names_actions[name] is Action.DELETE
             phases[name] = cluster.phase if cluster else (PHASE_DELETED if deleting else "")
+            failed_polls[name] = failed_polls[name] + 1 if phases[name] == PHASE_FAILED else 0
             if on_progress is not None:
                 on_progress(name, phases[name], elapsed)
-        waiting = {n for n in waiting if not is_settled(names_actions[n], phases[n])}
+        waiting = {n for n in waiting if not is_settled(names_actions[n], phases[n])
+                   or (phases[n] == PHASE_FAILED and failed_polls[n] <= failed_grace)}
         if not waiting or elapsed >= timeout:
             break
         sleep(max(min(interval, timeout - elapsed), 0.0))

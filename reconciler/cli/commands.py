@@ -179,6 +179,9 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
               help="Allow an empty desired set to prune every managed cluster.")
 @click.option("--interval", default=15.0, type=float, show_default=True,
               help="Seconds between polls while --wait follows the clusters.")
+@click.option("--failed-grace", default=3, type=click.IntRange(min=0), show_default=True,
+              help="Polls --wait keeps watching a FAILED cluster before giving up: Grid may "
+                   "retry it back to RUNNING.")
 @click.option("--lock-wait", default=0.0, type=float, show_default=True,
               help="Seconds to wait for the state lock held by another apply.")
 @click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 256),
@@ -193,7 +196,7 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
 @github_options
 @pass_app
 def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete: bool,
-          wait_: bool, timeout: float, interval: float, allow_empty: bool,
+          wait_: bool, timeout: float, interval: float, failed_grace: int, allow_empty: bool,
           lock_wait: float, parallelism: int, comment: bool, if_self_heal: bool,
           only_if_latest: bool, **github: Any) -> None:
     """Carry out a plan: create, change and delete clusters in Grid."""
@@ -222,7 +225,7 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     publish_apply_outcome(app, publish_to, ws, result, the_plan)
     if wait_ and the_plan.has_changes and not result.failed:
         with app.grid(ws) as grid:
-            _wait(app, grid, the_plan, timeout, interval)
+            _wait(app, grid, the_plan, timeout, interval, failed_grace)
     unconverged = render.render_unconverged(the_plan)
     if unconverged:
         app.out("\n" + unconverged.rstrip("\n"))
@@ -288,7 +291,8 @@ def _read_plan_file(path: Path) -> Plan:
     return Plan.loads(text, source=str(path))
 
 
-def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float) -> None:
+def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float,
+          failed_grace: int) -> None:
     from reconciler.apply.engine import is_settled, wait_for
     from reconciler.model import PHASE_DELETED, PHASE_FAILED
     from reconciler.plan.types import Action
@@ -306,9 +310,12 @@ def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: flo
             shown = "terminating"  # the phase stays RUNNING until teardown ends
         if seen.get(name) != shown:  # a line per change, not per poll
             seen[name] = shown
-            app.err(f"  {name}: {shown} ({elapsed:.0f}s)")
+            watching = f"; watching {failed_grace} more poll(s) in case Grid retries it" \
+                if phase == PHASE_FAILED and failed_grace else ""
+            app.err(f"  {name}: {shown} ({elapsed:.0f}s){watching}")
 
-    final = wait_for(grid, targets, timeout=timeout, interval=interval, on_progress=progress)
+    final = wait_for(grid, targets, timeout=timeout, interval=interval,
+                     failed_grace=failed_grace, on_progress=progress)
     unsettled = []
     for name, phase in sorted(final.items()):
         settled = is_settled(targets[name], phase)

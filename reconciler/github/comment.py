@@ -123,7 +123,7 @@ def _plan_summary(plan: Plan) -> list[str]:
                      f"{'it' if len(deleted) == 1 else 'them'} and everything running there.")
     counts = [f"{plan.count(a)} {label}" for a, label in (
         (Action.NOOP, "unchanged"), (Action.WAIT, "waiting"), (Action.BLOCKED, "blocked"),
-        (Action.FAILED, "failed")) if plan.count(a)]
+        (Action.FAILED, "failed"), (Action.UNKNOWN, "unknown")) if plan.count(a)]
     parts.append(f"**{summary_line(plan)}**" + (" " + " · ".join(counts) if counts else ""))
     stuck = plan.count(Action.BLOCKED) + plan.count(Action.FAILED)
     if stuck:

@@ -18,11 +18,11 @@ from reconciler.views.render import SENSITIVE, format_value
 
 SYMBOL: Mapping[Action, str] = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.WAIT: "=",
-    Action.FAILED: "!", Action.BLOCKED: "x", Action.NOOP: " ",
+    Action.FAILED: "!", Action.BLOCKED: "x", Action.UNKNOWN: "?", Action.NOOP: " ",
 }
 #: The order clusters are listed in: what a reviewer must not miss first.
-PRIORITY: Sequence[Action] = (Action.DELETE, Action.BLOCKED, Action.FAILED, Action.CREATE,
-                              Action.UPDATE, Action.WAIT)
+PRIORITY: Sequence[Action] = (Action.DELETE, Action.BLOCKED, Action.FAILED, Action.UNKNOWN,
+                              Action.CREATE, Action.UPDATE, Action.WAIT)
 #: A diff line or a reason longer than this is cut (a value can be very long).
 MAX_LINE = 600
 MAX_REASON = 300

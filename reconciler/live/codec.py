@@ -2,20 +2,24 @@
 
 Grid answers protobuf JSON, which leaves out every unset or zero-valued field: an absent
 ``status.phase`` is ``CLUSTER_STATE_UNSPECIFIED``, an absent ``reason`` is empty, an absent
-``spec`` is an empty spec. Anything else that does not fit the contract (not JSON, a missing
-``id`` or ``name``, a wrong type, an enum string this client does not know) is a
-``GridAPIError`` that names the object and the field.
+``spec`` is an empty spec. Protobuf JSON writes 64-bit integers as strings (``"2"``): a number
+field takes a JSON number or a string of digits. An enum string this client does not know (a
+phase, type, profile or availability added to Grid later) is not an error: the cluster is
+read with that value kept and named in ``LiveCluster.unknown``, so one new value never fails
+the whole list. Anything else that does not fit the contract (not JSON, a missing ``id`` or
+``name``, a wrong type, a number that is not one) is a ``GridAPIError`` that names the
+cluster and the field.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import GridAPIError
 from reconciler.model import (
-    AVAILABILITY,
     CLUSTER_STATES,
     CLUSTER_TYPES,
     PERFORMANCE_PROFILES,
@@ -51,18 +55,90 @@ def parse_cluster(data: Any, *, where: str = "") -> LiveCluster:
         raise _malformed(_missing_or_wrong("a cluster", "id", cluster_id), where)
     spec = _object(data, "spec", where)
     status = _object(data, "status", where)
-    _enum(spec, "performanceProfile", PERFORMANCE_PROFILES, PROFILE_UNSPECIFIED, "spec.", where)
+    check_numbers(spec, where)
+    unknown: list[str] = []
+    _enum(spec, "performanceProfile", PERFORMANCE_PROFILES, PROFILE_UNSPECIFIED, "spec.", where,
+          unknown)
     return LiveCluster(
         id=cluster_id,
         name=name,
-        cluster_type=_enum(spec, "clusterType", CLUSTER_TYPES, TYPE_UNSPECIFIED, "spec.", where),
-        phase=_enum(status, "phase", CLUSTER_STATES, PHASE_UNSPECIFIED, "status.", where),
+        cluster_type=_enum(spec, "clusterType", CLUSTER_TYPES, TYPE_UNSPECIFIED, "spec.", where,
+                           unknown),
+        phase=_enum(status, "phase", CLUSTER_STATES, PHASE_UNSPECIFIED, "status.", where,
+                    unknown),
         desired_state=_enum(spec, "desiredState", CLUSTER_STATES, PHASE_UNSPECIFIED, "spec.",
-                            where),
+                            where, unknown),
         spec=spec,
         reason=_string(status, "reason", "status.", where),
         created_at=_string(data, "createdAt", "", where),
+        unknown=tuple(unknown),
     )
+
+
+#: The integer fields of the AWS driver spec and of an instance type (grid-api.md).
+AWS_INT_FIELDS = ("xMultiAzCount", "abortIncompleteDatastoreNumDays",
+                  "datastoreTransitionToIntelligentTieringNumDays",
+                  "experimentTransitionToIntelligentTieringNumDays")
+INSTANCE_INT_FIELDS = ("overprovisionedOndemandCount", "rootVolumeSize")
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def read_int(value: Any) -> int | None:
+    """A protobuf JSON integer (a number, or a string of digits as int64 is written), or None
+    when ``value`` is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    return None
+
+
+def read_number(value: Any) -> float | None:
+    """A protobuf JSON double (a number, or a decimal string), or None when not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        return float(value)
+    return None
+
+
+def check_numbers(spec: Mapping[str, Any], where: str) -> None:
+    """Every integer field of the AWS driver spec is a number or a string of digits."""
+    kubernetes = spec.get("driver", {}).get("kubernetes", {}) \
+        if isinstance(spec.get("driver"), Mapping) else {}
+    aws = kubernetes.get("aws") if isinstance(kubernetes, Mapping) else None
+    if not isinstance(aws, Mapping):
+        return
+    prefix = "spec.driver.kubernetes.aws."
+    for key in AWS_INT_FIELDS:
+        _int_field(aws, key, prefix, where)
+    items = aws.get("instanceTypes", [])
+    if not isinstance(items, list):
+        raise _malformed(f"'{prefix}instanceTypes' as {_kind(items)}, not a list", where)
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise _malformed(f"'{prefix}instanceTypes[{i}]' as {_kind(item)}, not an object",
+                             where)
+        for key in INSTANCE_INT_FIELDS:
+            _int_field(item, key, f"{prefix}instanceTypes[{i}].", where)
+
+
+def _int_field(data: Mapping[str, Any], key: str, prefix: str, where: str) -> None:
+    if key in data and data[key] is not None and read_int(data[key]) is None:
+        raise _malformed(f"'{prefix}{key}' as {_kind(data[key])} ({_clip(data[key])}), "
+                         "not a whole number", where)
+
+
+def _clip(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def parse_cluster_list(body: Any) -> list[LiveCluster]:
@@ -92,9 +168,29 @@ def parse_instance_types(body: Any, *, cluster_id: str) -> list[dict[str, Any]]:
         if not isinstance(item.get("name"), str) or not item["name"]:
             raise _malformed(_missing_or_wrong("an instance type", "name", item.get("name")),
                              item_where)
-        _enum(item, "availability", AVAILABILITY, AVAILABILITY[0], "", item_where)
-        result.append(dict(item))
+        item_where = f"{where}, {item['name']!r}"
+        # an availability this client does not know is kept as answered: it only informs
+        _string(item, "availability", "", item_where)
+        result.append(_instance_type_numbers(dict(item), item_where))
     return result
+
+
+def _instance_type_numbers(item: dict[str, Any], where: str) -> dict[str, Any]:
+    """``item`` with its numbers as numbers (protobuf JSON may write them as strings)."""
+    if "overprovisionedOndemandCount" in item:
+        count = read_int(item["overprovisionedOndemandCount"])
+        if count is None:
+            raise _malformed(f"'overprovisionedOndemandCount' as "
+                             f"{_kind(item['overprovisionedOndemandCount'])}, not a whole "
+                             "number", where)
+        item["overprovisionedOndemandCount"] = count
+    if "hourlyCost" in item:
+        cost = read_number(item["hourlyCost"])
+        if cost is None:
+            raise _malformed(f"'hourlyCost' as {_kind(item['hourlyCost'])}, not a number",
+                             where)
+        item["hourlyCost"] = cost
+    return item
 
 
 def error_message(body: bytes) -> str:
@@ -124,11 +220,12 @@ def _string(data: Mapping[str, Any], key: str, prefix: str, where: str) -> str:
 
 
 def _enum(data: Mapping[str, Any], key: str, allowed: tuple[str, ...], zero: str, prefix: str,
-          where: str) -> str:
+          where: str, unknown: list[str]) -> str:
+    """The enum string (``zero`` when omitted); one not in ``allowed`` is kept and noted in
+    ``unknown`` as ``field 'VALUE'``."""
     value = _string(data, key, prefix, where) or zero
     if value not in allowed:
-        raise _malformed(f"an unknown '{prefix}{key}' value {value!r} "
-                         f"(known: {', '.join(allowed)})", where)
+        unknown.append(f"{prefix}{key} {_clip(value)}")
     return value
 
 

@@ -15,6 +15,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from reconciler.live.codec import read_int
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_FAILED,
@@ -165,12 +166,11 @@ def _normalise(key: str, value: Any) -> Any:
 
 
 def _as_int(value: Any) -> Any:
-    # protobuf JSON writes 64-bit integers as strings
+    # protobuf JSON writes 64-bit integers as strings; the codec refused anything else
     if value is None:
         return 0
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return value
+    number = read_int(value)
+    return value if number is None else number
 
 
 # --- update -----------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def live_fingerprint(live: Sequence[LiveCluster]) -> str:
         {"name": c.name, "id": c.id, "phase": _phase_class(c.phase),
          "desiredState": c.desired_state,
          "view": managed_view(c.spec, [k for k in aws_of(c.spec) if k not in SECRET_AWS_KEYS])}
-        for c in sorted(live, key=lambda c: c.name) if c.is_byoc
+        for c in sorted(live, key=lambda c: c.name) if c.is_byoc or c.unknown
     ]
     canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()

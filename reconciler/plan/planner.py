@@ -2,7 +2,9 @@
 
 Only BYOC clusters count: GLOBAL and LEGACY ones are never touched nor listed. Ownership comes
 from the inventory alone: prune deletes only what gridops owns and git no longer holds, and a
-live cluster gridops does not own is never changed.
+live cluster gridops does not own is never changed. A cluster for which Grid reports a value
+this gridops does not know (a new phase, type or profile) is listed as unknown and never
+touched, whether git, the inventory, both or neither hold it; the others are planned as usual.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 from reconciler.errors import SecretError
 from reconciler.live import wire
 from reconciler.model import (
+    CLUSTER_TYPES,
     PHASE_DELETED,
     PHASE_FAILED,
     DesiredCluster,
@@ -41,14 +44,19 @@ def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, 
               resolve_secret: SecretLookup, prune: bool, now: str) -> Plan:
     """What to do to each cluster. ``resolve_secret`` gives a desired cluster's externalId
     (or None when it is not available; then that field is not compared)."""
-    byoc = {c.name: c for c in live if c.is_byoc and c.phase != PHASE_DELETED}
-    others = {c.name: c for c in live if not c.is_byoc and c.phase != PHASE_DELETED}
+    present = [c for c in live if c.phase != PHASE_DELETED]
+    unknown = {c.name: c for c in present if is_unreadable(c)}
+    byoc = {c.name: c for c in present if c.is_byoc and c.name not in unknown}
+    others = {c.name: c for c in present if not c.is_byoc and c.name not in unknown}
     inventory = state.inventory
     warnings: list[str] = []
-    changes = [_held_by_other(c, others[name]) if name in others else
+    changes = [_unknown(unknown[name], c) if name in unknown else
+               _held_by_other(c, others[name]) if name in others else
                _plan_desired(c, byoc.get(name), inventory.get(name), resolve_secret, warnings)
                for name, c in desired.clusters.items()]
-    stale = sorted(set(inventory) - set(desired.clusters))
+    changes.extend(_unknown(c, None, inventory.get(name))
+                   for name, c in sorted(unknown.items()) if name not in desired.clusters)
+    stale = sorted(set(inventory) - set(desired.clusters) - set(unknown))
     if prune:
         changes.extend(_plan_stale(inventory[name], byoc.get(name)) for name in stale)
     else:
@@ -65,6 +73,26 @@ def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, 
                 git_sha=desired.git_sha, live_fingerprint=wire.live_fingerprint(live),
                 desired_digest=desired.digest,
                 unmanaged=tuple(unmanaged), warnings=tuple(warnings))
+
+
+def is_unreadable(live: LiveCluster) -> bool:
+    """A cluster gridops might manage (BYOC, or of a type it does not know) for which Grid
+    reports a value this gridops does not know."""
+    return bool(live.unknown) and (live.is_byoc or live.cluster_type not in CLUSTER_TYPES)
+
+
+UNKNOWN_REASON = ("Grid reports {what}, which this gridops does not know: shown, never "
+                  "touched (a newer gridops may know it)")
+
+
+def _unknown(live: LiveCluster, c: DesiredCluster | None,
+             entry: InventoryEntry | None = None) -> Change:
+    """Shown as unknown and never touched: nothing is sent to Grid, nothing is compared."""
+    protected = c.deletion_protection if c else (entry.deletion_protection if entry else False)
+    return Change(name=live.name, action=Action.UNKNOWN,
+                  reason=UNKNOWN_REASON.format(what=", ".join(live.unknown)),
+                  cluster_id=live.id, deletion_protection=protected,
+                  source=str(c.source) if c else "", phase=live.phase)
 
 
 def _held_by_other(c: DesiredCluster, live: LiveCluster) -> Change:

@@ -30,6 +30,9 @@ class Action(StrEnum):
     FAILED = "failed"
     #: a change the guards refuse until a person acts (protected delete, adopt by import)
     BLOCKED = "blocked"
+    #: Grid reports a value this gridops does not know (a new phase, type or profile); the
+    #: cluster is shown, never touched
+    UNKNOWN = "unknown"
 
     @property
     def changes_grid(self) -> bool:
@@ -37,9 +40,10 @@ class Action(StrEnum):
 
     @property
     def is_drift(self) -> bool:
-        """Live differs from git: a change to make, a FAILED cluster, or one that is blocked
-        until a person acts. WAIT (a create or delete under way) and NOOP are not drift."""
-        return self.changes_grid or self in (Action.FAILED, Action.BLOCKED)
+        """Live differs from git: a change to make, a FAILED cluster, one that is blocked
+        until a person acts, or one gridops cannot read. WAIT (a create or delete under way)
+        and NOOP are not drift."""
+        return self.changes_grid or self in (Action.FAILED, Action.BLOCKED, Action.UNKNOWN)
 
 
 @dataclass(frozen=True)

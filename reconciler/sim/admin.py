@@ -1,8 +1,10 @@
 """The emulator's control endpoints under ``/_sim/`` (same basic auth as the API).
 
 - ``GET /_sim/state``: ``{"latencySeconds", "pendingFaults", "failures", "requestCount"}``
-- ``POST /_sim/failures`` ``{"name", "reason"}``: the named cluster fails with ``reason``:
-  at once if it exists, and on every later create of that name (where it would turn RUNNING)
+- ``POST /_sim/failures`` ``{"name", "reason", "recoverSeconds"}``: the named cluster fails
+  with ``reason``: at once if it exists, and on every later create of that name (where it
+  would turn RUNNING); with ``recoverSeconds`` it turns back to RUNNING that long after it
+  failed, as Grid's status may while it retries
 - ``DELETE /_sim/failures/{name}``: forget that rule (a cluster already FAILED stays FAILED)
 - ``POST /_sim/latency`` ``{"seconds"}``: sleep that long before answering each API request
 - ``POST /_sim/faults`` ``{"status", "count", "retryAfter", "method", "kind",
@@ -52,13 +54,13 @@ class AdminApi:
                 "pendingFaults": self._faults.pending(), "failures": failures,
                 "requestCount": self._request_count()}
 
-    def fail(self, name: str, reason: str) -> None:
+    def fail(self, name: str, reason: str, recover_seconds: float | None = None) -> None:
         now = self._clock()
         with self._store.transaction() as tx:
-            tx.set_failure_rule(name, reason)
+            tx.set_failure_rule(name, reason, recover_seconds)
             record = tx.get(name)
             if record is not None:
-                timeline = fail_now(record.timeline, now)
+                timeline = fail_now(record.timeline, now, recover_seconds)
                 if timeline != record.timeline:
                     tx.put(replace(record, timeline=timeline, reason=reason))
 
@@ -67,11 +69,14 @@ class AdminApi:
             tx.clear_failure_rule(name)
 
     def post_failure(self, body: bytes) -> dict[str, Any]:
-        data = read_object(body, allowed=("name", "reason"))
+        data = read_object(body, allowed=("name", "reason", "recoverSeconds"))
         name, reason = data.get("name"), data.get("reason", DEFAULT_REASON)
         if not isinstance(name, str) or not name or not isinstance(reason, str) or not reason:
             raise ApiError(400, "a failure needs a 'name' and a non-empty string 'reason'")
-        self.fail(name, reason)
+        recover = data.get("recoverSeconds")
+        if recover is not None and not _is_seconds(recover):
+            raise ApiError(400, "'recoverSeconds' must be a number of seconds >= 0")
+        self.fail(name, reason, None if recover is None else float(recover))
         return {}
 
     def post_latency(self, body: bytes) -> dict[str, Any]:

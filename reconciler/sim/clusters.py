@@ -84,7 +84,8 @@ class ClusterApi:
             reason = tx.failure_rule(name)
             record = ClusterRecord(
                 name=name, id=name, spec=self._stored_spec(spec, None),
-                timeline=new_timeline(now, self._options.create_seconds, fails=reason is not None),
+                timeline=new_timeline(now, self._options.create_seconds, fails=reason is not None,
+                                      recover_seconds=tx.recovery_rule(name)),
                 reason=reason or "")
             tx.put(record)
         return render_cluster(record, now)

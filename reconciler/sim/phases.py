@@ -3,7 +3,8 @@
 Nothing ticks in the background: the phase is worked out from the timestamps each time it
 is read, so it moves on while the server runs and across restarts on the same database.
 Create: QUEUED for the first third of ``create_seconds``, then PENDING, then RUNNING (or
-FAILED, when a failure was planned for the name). Delete: ``desiredState`` turns DELETED at
+FAILED, when a failure was planned for the name; a failure may turn back to RUNNING after a
+while, as Grid's status does while it retries). Delete: ``desiredState`` turns DELETED at
 once and the phase turns DELETED after ``delete_seconds`` (at once with ``force``).
 """
 
@@ -32,24 +33,35 @@ class Timeline:
     ready_at: float
     #: when the cluster turns FAILED (None: it does not fail)
     failed_at: float | None = None
+    #: when a FAILED cluster turns back to RUNNING (None: it stays FAILED)
+    recovered_at: float | None = None
     #: when a delete was asked for (None: never); from then desiredState is DELETED
     delete_requested_at: float | None = None
     #: when the phase turns DELETED (None: not being deleted)
     deleted_at: float | None = None
 
 
-def new_timeline(now: float, create_seconds: float, *, fails: bool = False) -> Timeline:
-    """A fresh create; with ``fails`` it turns FAILED where it would have turned RUNNING."""
+def new_timeline(now: float, create_seconds: float, *, fails: bool = False,
+                 recover_seconds: float | None = None) -> Timeline:
+    """A fresh create; with ``fails`` it turns FAILED where it would have turned RUNNING,
+    and back to RUNNING ``recover_seconds`` later when that is given."""
     ready_at = now + max(create_seconds, 0.0)
     timeline = Timeline(created_at=now, pending_at=now + max(create_seconds, 0.0) / 3,
                         ready_at=ready_at)
-    return replace(timeline, failed_at=ready_at) if fails else timeline
+    if not fails:
+        return timeline
+    return replace(timeline, failed_at=ready_at, recovered_at=_later(ready_at, recover_seconds))
+
+
+def _later(start: float, seconds: float | None) -> float | None:
+    return None if seconds is None else start + max(seconds, 0.0)
 
 
 def phase_at(timeline: Timeline, now: float) -> str:
     if timeline.deleted_at is not None and now >= timeline.deleted_at:
         return PHASE_DELETED
-    if timeline.failed_at is not None and now >= timeline.failed_at:
+    if timeline.failed_at is not None and now >= timeline.failed_at and (
+            timeline.recovered_at is None or now < timeline.recovered_at):
         return PHASE_FAILED
     if now >= timeline.ready_at:
         return PHASE_RUNNING
@@ -71,9 +83,11 @@ def request_delete(timeline: Timeline, now: float, delete_seconds: float, *,
                    deleted_at=gone_at)
 
 
-def fail_now(timeline: Timeline, now: float) -> Timeline:
-    """The timeline of a cluster told to fail at ``now`` (no change once it is DELETED)."""
-    if phase_at(timeline, now) == PHASE_DELETED:
+def fail_now(timeline: Timeline, now: float, recover_seconds: float | None = None) -> Timeline:
+    """The timeline of a cluster told to fail at ``now`` (no change once it is DELETED),
+    back to RUNNING ``recover_seconds`` later when that is given."""
+    phase = phase_at(timeline, now)
+    if phase == PHASE_DELETED:
         return timeline
-    failed_at = now if timeline.failed_at is None else min(timeline.failed_at, now)
-    return replace(timeline, failed_at=failed_at)
+    failed_at = timeline.failed_at if phase == PHASE_FAILED and timeline.failed_at else now
+    return replace(timeline, failed_at=failed_at, recovered_at=_later(now, recover_seconds))

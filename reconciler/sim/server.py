@@ -131,9 +131,11 @@ class SimServer:
 
     # --- control, the same as the /_sim/ endpoints ----------------------------------------
 
-    def fail_cluster(self, name: str, reason: str = DEFAULT_REASON) -> None:
-        """Make ``name`` FAILED with ``reason`` now if it exists, and on every later create."""
-        self.app.admin.fail(name, reason)
+    def fail_cluster(self, name: str, reason: str = DEFAULT_REASON, *,
+                     recover_seconds: float | None = None) -> None:
+        """Make ``name`` FAILED with ``reason`` now if it exists, and on every later create;
+        with ``recover_seconds`` it turns back to RUNNING that long after failing."""
+        self.app.admin.fail(name, reason, recover_seconds)
 
     def clear_failure(self, name: str) -> None:
         self.app.admin.clear_failure(name)

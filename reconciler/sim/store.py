@@ -30,12 +30,16 @@ CREATE TABLE IF NOT EXISTS clusters (
     ready_at REAL NOT NULL,
     failed_at REAL,
     delete_requested_at REAL,
-    deleted_at REAL
+    deleted_at REAL,
+    recovered_at REAL
 );
-CREATE TABLE IF NOT EXISTS failures (name TEXT PRIMARY KEY, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS failures (name TEXT PRIMARY KEY, reason TEXT NOT NULL,
+                                     recover_seconds REAL);
 """
+#: Columns added after the first release: (table, column, type), added to an older database.
+_ADDED_COLUMNS = (("clusters", "recovered_at", "REAL"), ("failures", "recover_seconds", "REAL"))
 _COLUMNS = ("name", "id", "spec", "reason", "created_at", "pending_at", "ready_at", "failed_at",
-            "delete_requested_at", "deleted_at")
+            "delete_requested_at", "deleted_at", "recovered_at")
 
 
 @dataclass(frozen=True)
@@ -81,19 +85,26 @@ class Transaction:
             f"VALUES ({', '.join('?' * len(_COLUMNS))})",
             (record.name, record.id, json.dumps(record.spec, sort_keys=True), record.reason,
              t.created_at, t.pending_at, t.ready_at, t.failed_at, t.delete_requested_at,
-             t.deleted_at))
+             t.deleted_at, t.recovered_at))
 
     def failure_rule(self, name: str) -> str | None:
         row = self._conn.execute("SELECT reason FROM failures WHERE name = ?", (name,)).fetchone()
         return str(row[0]) if row else None
 
+    def recovery_rule(self, name: str) -> float | None:
+        """Seconds after which a failure of ``name`` turns back to RUNNING (None: never)."""
+        row = self._conn.execute("SELECT recover_seconds FROM failures WHERE name = ?",
+                                 (name,)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def failure_rules(self) -> dict[str, str]:
         rows = self._conn.execute("SELECT name, reason FROM failures ORDER BY name").fetchall()
         return {str(name): str(reason) for name, reason in rows}
 
-    def set_failure_rule(self, name: str, reason: str) -> None:
-        self._conn.execute("INSERT OR REPLACE INTO failures (name, reason) VALUES (?, ?)",
-                           (name, reason))
+    def set_failure_rule(self, name: str, reason: str,
+                         recover_seconds: float | None = None) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO failures (name, reason, recover_seconds) "
+                           "VALUES (?, ?, ?)", (name, reason, recover_seconds))
 
     def clear_failure_rule(self, name: str) -> None:
         self._conn.execute("DELETE FROM failures WHERE name = ?", (name,))
@@ -119,6 +130,7 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            _add_columns(self._conn)
         except sqlite3.Error as e:
             raise ConfigError(f"the emulator database {path} cannot be used: {e}",
                               hint="name another file, or remove it to start afresh") from e
@@ -140,6 +152,13 @@ class Store:
             self._conn.close()
 
 
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
 def _record(row: tuple[Any, ...]) -> ClusterRecord:
     values = dict(zip(_COLUMNS, row, strict=True))
     return ClusterRecord(
@@ -148,5 +167,5 @@ def _record(row: tuple[Any, ...]) -> ClusterRecord:
         timeline=Timeline(created_at=values["created_at"], pending_at=values["pending_at"],
                           ready_at=values["ready_at"], failed_at=values["failed_at"],
                           delete_requested_at=values["delete_requested_at"],
-                          deleted_at=values["deleted_at"]),
+                          deleted_at=values["deleted_at"], recovered_at=values["recovered_at"]),
     )

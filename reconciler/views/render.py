@@ -28,7 +28,8 @@ _SYMBOL: dict[Action, tuple[str, dict[str, Any]]] = {
     Action.CREATE: ("+", {"fg": "green"}), Action.UPDATE: ("~", {"fg": "yellow"}),
     Action.DELETE: ("-", {"fg": "red"}), Action.WAIT: ("=", {"dim": True}),
     Action.FAILED: ("!", {"fg": "red", "bold": True}),
-    Action.BLOCKED: ("x", {"fg": "red", "bold": True}), Action.NOOP: (" ", {}),
+    Action.BLOCKED: ("x", {"fg": "red", "bold": True}),
+    Action.UNKNOWN: ("?", {"fg": "magenta", "bold": True}), Action.NOOP: (" ", {}),
 }
 _DIM: dict[str, Any] = {"dim": True}
 _DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "delete requested"}
@@ -145,8 +146,20 @@ def render_unconverged(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    """The plan's counts for scripts (``plan --json``'s ``summary``, the action's outputs):
+    one count per action (create, update, delete, wait, failed, blocked, noop), the unmanaged
+    clusters, and whether anything is to change (``hasChanges``) or differs (``hasDrift``)."""
+    counts: dict[str, Any] = {action.value: plan.count(action) for action in Action}
+    return {**counts, "unmanaged": len(plan.unmanaged), "hasChanges": plan.has_changes,
+            "hasDrift": plan.has_drift}
+
+
 def render_plan_json(plan: Plan) -> str:
-    return plan.dumps()
+    """The plan file's JSON plus a ``summary`` (see ``plan_summary``); ``gridops apply`` reads
+    it back like a plan file and ignores the summary."""
+    return json.dumps({**plan.to_json(), "summary": plan_summary(plan)}, indent=2,
+                      sort_keys=True)
 
 
 # --- apply ------------------------------------------------------------------------------------

@@ -42,3 +42,11 @@ def test_a_create_in_progress_with_nothing_else_to_change_is_in_sync(gitops: Git
     assert plan.exit_code == 0, plan.output
     assert plan.stdout.rstrip().endswith("Plan: 0 to create, 0 to change, 0 to delete; "
                                          "2 waiting.")
+
+
+def test_a_cluster_still_being_created_is_waited_on_not_created_again(
+        gitops: GitOpsRepo) -> None:
+    assert gitops.gridops("apply", "--auto-approve").exit_code == 0
+    result = gitops.gridops("plan")  # immediately: still QUEUED/PENDING
+    assert "being created" in result.stdout
+    assert "Plan: 0 to create" in result.stdout

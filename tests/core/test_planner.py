@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -210,3 +210,36 @@ def test_plan_keeps_a_deleted_cluster_with_leftovers_in_the_inventory() -> None:
     (change,) = plan.changes
     assert "gridops sweep gone --delete" in change.reason
     assert not is_dropped_from_inventory(change)
+
+
+# --- a value gridops does not know -----------------------------------------------------------
+
+def _unknown(name: str, *, in_git: bool) -> LiveCluster:
+    live = live_cluster(name, spec=live_spec(desired_cluster(name)) if in_git else None)
+    return replace(live, unknown=("status.phase 'CLUSTER_STATE_UPGRADING'",),
+                   phase="CLUSTER_STATE_UPGRADING")
+
+
+@pytest.mark.parametrize(("in_git", "owned"), [(True, True), (False, True), (True, False),
+                                               (False, False)],
+                         ids=["in-git-and-owned", "owned-left-git", "in-git-not-owned",
+                              "neither"])
+def test_a_cluster_with_an_unknown_value_is_shown_as_unknown_and_never_touched(
+        in_git: bool, owned: bool) -> None:
+    odd = _unknown("odd", in_git=in_git)
+    desired = [desired_cluster("odd", region="eu-west-1")] if in_git else []
+    plan = _plan([*desired, desired_cluster("fine")], [odd],
+                 state_with(*(["odd"] if owned else [])))
+    by_name = {c.name: c for c in plan.changes}
+    assert by_name["odd"].action is Action.UNKNOWN
+    assert "status.phase 'CLUSTER_STATE_UPGRADING'" in by_name["odd"].reason
+    assert by_name["odd"].spec is None and by_name["odd"].field_changes == ()
+    assert by_name["fine"].action is Action.CREATE  # the others are planned as usual
+    assert "odd" not in plan.unmanaged
+    assert plan.has_drift
+
+
+def test_a_global_cluster_with_an_unknown_phase_stays_out_of_the_plan() -> None:
+    odd = replace(live_cluster("grid-cloud-prod", cluster_type=TYPE_GLOBAL),
+                  unknown=("status.phase 'CLUSTER_STATE_UPGRADING'",))
+    assert _plan([], [odd]).changes == ()

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from reconciler.github.client import GitHubClient
+from tests.cli.conftest import gitops
 from tests.github.standin import GitHubStandIn, github_standin
 
-__all__ = ["github_standin", "client", "sleeps"]
+__all__ = ["github_standin", "client", "sleeps", "gitops"]
 
 
 @pytest.fixture

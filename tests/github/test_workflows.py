@@ -214,8 +214,9 @@ def test_the_expression_reader_sees_why_the_old_reconcile_condition_never_ran() 
 def test_action_is_a_composite_that_installs_from_its_own_path() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    assert set(action["inputs"]) == {"command", "args", "python-version", "working-directory"}
-    install = action["runs"]["steps"][1]
+    assert set(action["inputs"]) == {"command", "args", "on-drift", "python-version",
+                                     "working-directory"}
+    install = next(s for s in action["runs"]["steps"] if s.get("name") == "Install gridops")
     assert install["env"] == {"GRIDOPS_ACTION_PATH": "${{ github.action_path }}"}
     assert '"$GRIDOPS_ACTION_PATH"' in install["run"]
 

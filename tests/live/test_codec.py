@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.errors import GridAPIError
 from reconciler.live.client import GridClient
-from reconciler.live.codec import parse_cluster, parse_cluster_list
+from reconciler.live.codec import parse_cluster, parse_cluster_list, parse_instance_types
 from reconciler.live.credentials import Credentials
 from reconciler.model import PHASE_UNSPECIFIED, TYPE_UNSPECIFIED
 
@@ -50,23 +50,65 @@ def _with(path: str, value: Any) -> dict[str, Any]:
     ({"clusters": [RUNNING, RUNNING, {"id": "x"}]}, "a cluster without 'name' (list item 3 of 3)"),
     ({"clusters": [{"name": "x"}]}, "a cluster without 'id' (list item 1 of 1, cluster 'x')"),
     ({"clusters": [_with("name", 7)]}, "'name' is a number"),
-    ({"clusters": [_with("status.phase", "CLUSTER_STATE_EXPLODED")]},
-     "unknown 'status.phase' value 'CLUSTER_STATE_EXPLODED'"),
-    ({"clusters": [_with("spec.clusterType", "CLUSTER_TYPE_MARS")]},
-     "unknown 'spec.clusterType' value"),
-    ({"clusters": [_with("spec.performanceProfile", "FAST")]},
-     "unknown 'spec.performanceProfile' value 'FAST'"),
     ({"clusters": [_with("spec", [])]}, "'spec' as a list, not an object (list item 1 of 1"),
     ({"clusters": [_with("status.reason", False)]}, "'status.reason' as a boolean"),
     ({"clusters": {"a": RUNNING}}, "'clusters' is an object, not a list"),
     ([RUNNING], "the cluster list with a list instead of an object"),
-], ids=["no-name", "no-id", "name-not-string", "unknown-phase", "unknown-type",
-        "unknown-profile", "spec-not-object", "reason-not-string", "clusters-not-list",
-        "answer-not-object"])
+    ({"clusters": [_with("spec.driver", {"kubernetes": {"aws": {"xMultiAzCount": "two"}}})]},
+     "'spec.driver.kubernetes.aws.xMultiAzCount' as a string ('two'), not a whole number "
+     "(list item 1 of 1, cluster 'a')"),
+    ({"clusters": [_with("spec.driver", {"kubernetes": {"aws": {"instanceTypes": [
+        {"name": "t3.large", "overprovisionedOndemandCount": True}]}}})]},
+     "'spec.driver.kubernetes.aws.instanceTypes[0].overprovisionedOndemandCount' as a boolean"),
+    ({"clusters": [_with("spec.driver", {"kubernetes": {"aws": {"instanceTypes": [
+        {"name": "t3.large", "rootVolumeSize": "1.5"}]}}})]},
+     "'spec.driver.kubernetes.aws.instanceTypes[0].rootVolumeSize' as a string ('1.5')"),
+], ids=["no-name", "no-id", "name-not-string", "spec-not-object", "reason-not-string",
+        "clusters-not-list", "answer-not-object", "int-garbage", "int-boolean", "int-fraction"])
 def test_malformed_list_answers_name_the_object_and_field(body: Any, expected: str) -> None:
     with pytest.raises(GridAPIError) as caught:
         parse_cluster_list(body)
     assert expected in caught.value.message
+
+
+@pytest.mark.parametrize(("path", "value", "noted"), [
+    ("status.phase", "CLUSTER_STATE_UPGRADING", "status.phase 'CLUSTER_STATE_UPGRADING'"),
+    ("spec.clusterType", "CLUSTER_TYPE_MARS", "spec.clusterType 'CLUSTER_TYPE_MARS'"),
+    ("spec.performanceProfile", "FAST", "spec.performanceProfile 'FAST'"),
+    ("spec.desiredState", "CLUSTER_STATE_PAUSED", "spec.desiredState 'CLUSTER_STATE_PAUSED'"),
+], ids=["phase", "type", "profile", "desired-state"])
+def test_an_unknown_enum_value_is_kept_and_noted_not_refused(path: str, value: str,
+                                                             noted: str) -> None:
+    (first, second) = parse_cluster_list({"clusters": [_with(path, value),
+                                                       {**RUNNING, "id": "b", "name": "b"}]})
+    assert first.unknown == (noted,)
+    assert value in (first.phase, first.cluster_type, first.desired_state,
+                     first.spec.get("performanceProfile"))
+    assert second.unknown == ()
+
+
+def test_int64_fields_read_from_strings_and_numbers_alike() -> None:
+    aws = {"xMultiAzCount": "3", "abortIncompleteDatastoreNumDays": 7,
+           "instanceTypes": [{"name": "t3.large", "overprovisionedOndemandCount": "2",
+                              "rootVolumeSize": "200"}]}
+    cluster = parse_cluster(_with("spec.driver", {"kubernetes": {"aws": aws}}))
+    assert cluster.spec["driver"]["kubernetes"]["aws"] == aws  # kept exactly as answered
+
+
+def test_instance_types_answer_reads_numbers_written_as_strings() -> None:
+    (item,) = parse_instance_types({"instanceTypes": [
+        {"name": "g4dn.xlarge", "hourlyCost": "0.526", "overprovisionedOndemandCount": "1",
+         "availability": "AVAILABILITY_SOMEDAY"}]}, cluster_id="a")
+    assert (item["hourlyCost"], item["overprovisionedOndemandCount"], item["availability"]) == (
+        0.526, 1, "AVAILABILITY_SOMEDAY")
+
+
+def test_instance_types_answer_refuses_a_cost_that_is_not_a_number() -> None:
+    with pytest.raises(GridAPIError) as caught:
+        parse_instance_types({"instanceTypes": [{"name": "g4dn.xlarge", "hourlyCost": "cheap"}]},
+                             cluster_id="a")
+    assert "'hourlyCost' as a string, not a number (instance types of 'a', 'g4dn.xlarge')" \
+        in caught.value.message
 
 
 # --- over real HTTP: a throwaway loopback server that answers junk -------------------------

@@ -59,3 +59,17 @@ def test_failing_a_running_cluster_is_immediate_but_a_deleted_one_stays_deleted(
     assert phase_at(fail_now(running, T0 + 5), T0 + 5) == PHASE_FAILED
     gone = request_delete(running, T0 + 5, 0.0, force=True)
     assert fail_now(gone, T0 + 6) == gone
+
+
+@pytest.mark.parametrize(("elapsed", "phase"), [
+    (8.9, PHASE_PENDING), (9.0, PHASE_FAILED), (10.9, PHASE_FAILED), (11.0, PHASE_RUNNING),
+], ids=["before", "failed", "still-failed", "recovered"])
+def test_a_failure_with_a_recovery_turns_back_to_running(elapsed: float, phase: str) -> None:
+    timeline = new_timeline(T0, 9.0, fails=True, recover_seconds=2.0)
+    assert phase_at(timeline, T0 + elapsed) == phase
+
+
+def test_failing_a_running_cluster_for_a_while_brings_it_back() -> None:
+    timeline = fail_now(new_timeline(T0, 1.0), T0 + 5, recover_seconds=1.0)
+    assert [phase_at(timeline, T0 + t) for t in (4.9, 5.0, 5.9, 6.0)] == [
+        PHASE_RUNNING, PHASE_FAILED, PHASE_FAILED, PHASE_RUNNING]
