@@ -17,15 +17,14 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from reconciler.aws.calls import ACCESS_DENIED_CODES, error_code, error_message
-from reconciler.aws.session import SessionFactory
 from reconciler.errors import SecretError
 from reconciler.model import SecretRef
 from reconciler.sources.secrets import Provider
+
+if TYPE_CHECKING:  # boto3 loads when an AWS reference is resolved, not when the CLI starts
+    from reconciler.aws.session import SessionFactory
 
 DEFAULT_TERRAFORM_FILE = "terraform/outputs.json"
 DEFAULT_TERRAFORM_OUTPUT = "external_id"
@@ -49,8 +48,10 @@ def lazy_aws_providers(*, repo_root: Path,
 
     def provider(kind: str) -> Provider:
         def resolve(ref: SecretRef) -> str:
+            from reconciler.aws import session
+
             if not made:
-                made.append(aws_providers(SessionFactory(env=env), repo_root=repo_root,
+                made.append(aws_providers(session.SessionFactory(env=env), repo_root=repo_root,
                                           env=env))
             return made[0][kind](ref)
         return resolve
@@ -157,6 +158,10 @@ def _inside(repo_root: Path, file: str) -> Path:
 
 def _call(call: Callable[[], Any], *, what: str, missing: tuple[str, ...],
           permission: str) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from reconciler.aws.calls import ACCESS_DENIED_CODES, error_code, error_message
+
     try:
         return call()
     except ClientError as e:

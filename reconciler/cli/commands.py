@@ -150,7 +150,8 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
         raise
     if out_file:  # the plan holds no secret values by construction: saved exactly as made
         _write_plan(out_file, the_plan)
-    app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    app.out(render.render_plan_json(the_plan) if as_json
+            else render.render_plan_text(the_plan, color=app.color))
     publish_plan_comment(app, gh, the_plan, list(ws.warnings), ws=ws)
     if detailed_exitcode:
         sys.exit(run.exit_code_for_plan(the_plan))
@@ -259,7 +260,7 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
                                       allow_empty=options.allow_empty)
         if saved is None:
-            app.out(render.render_plan_text(the_plan))
+            app.out(render.render_plan_text(the_plan, color=app.color))
             if the_plan.has_changes:
                 confirm(app, options.auto_approve)
         # Always carried out: even a plan without Grid changes may update the inventory
@@ -270,7 +271,8 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
                                           parallelism=options.parallelism)
     for note in notes:
         app.err(f"warning: {note}")
-    app.out(render.render_apply_text(result) if the_plan.has_changes else "Nothing to apply.")
+    app.out(render.render_apply_text(result, color=app.color) if the_plan.has_changes
+            else "Nothing to apply.")
     return the_plan, result
 
 
@@ -331,15 +333,20 @@ def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: flo
 # --- status, import, drift, force-unlock ------------------------------------------------------
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the clusters as JSON.")
 @pass_app
-def status(app: App) -> None:
-    """Live clusters with their phase, whether gridops manages them, and drift."""
+def status(app: App, as_json: bool) -> None:
+    """Live clusters with their phase, whether gridops manages them, drift, and age."""
+    from datetime import UTC, datetime
+
     ws = app.workspace()
     backend = app.state(ws)
     with app.grid(ws) as grid:
         the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, guarded=False)
     owned = backend.read().state.inventory
-    app.out(render.render_status_table(render.status_rows(the_plan, live, owned)))
+    rows = render.status_rows(the_plan, live, owned, now=datetime.now(UTC))
+    app.out(render.render_status_json(rows) if as_json
+            else render.render_status_table(rows, color=app.color))
 
 
 @main.command("import")
@@ -375,7 +382,8 @@ def drift(app: App, /, as_json: bool, issue: bool, out_file: Path | None,
         the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver, guarded=False)
     if out_file:
         _write_plan(out_file, the_plan)
-    app.out(render.render_plan_json(the_plan) if as_json else render.render_plan_text(the_plan))
+    app.out(render.render_plan_json(the_plan) if as_json
+            else render.render_plan_text(the_plan, color=app.color))
     publish_plan_comment(app, None, the_plan, list(ws.warnings), ws=ws)  # the job summary
     if gh is not None:
         publish_drift_issue(app, gh, ws, the_plan)

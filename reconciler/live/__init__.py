@@ -19,13 +19,23 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from reconciler.errors import ConfigError
-from reconciler.live.client import GridClient
 from reconciler.live.credentials import Credentials, load_credentials
 from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
-from reconciler.sim.server import SimServer
+
+if TYPE_CHECKING:  # httpx and the emulator load when a client is opened, not on import
+    from reconciler.live.client import GridClient
+
+def __getattr__(name: str) -> Any:
+    if name == "GridClient":
+        from reconciler.live.client import GridClient
+
+        return GridClient
+    raise AttributeError(name)
+
 
 __all__ = ["GridClient", "Credentials", "SimUrl", "load_credentials", "open_grid",
            "parse_sim_url"]
@@ -63,6 +73,9 @@ class SimUrl:
 def open_grid(url: str, *, env: Mapping[str, str], home: Path,
               repo_root: Path) -> Iterator[GridClient]:
     """A GridClient for ``url``, closed (and its emulator stopped) when the block ends."""
+    from reconciler.live.client import GridClient
+    from reconciler.sim.server import SimServer
+
     if url.startswith(SIM_SCHEME):
         sim = parse_sim_url(url, env=env, repo_root=repo_root)
         credentials = _sim_credentials(env)

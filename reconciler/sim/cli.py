@@ -12,7 +12,6 @@ import click
 import structlog
 
 from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
-from reconciler.sim.server import SimServer
 
 
 @click.group("sim")
@@ -66,6 +65,8 @@ def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_sec
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--fault-kinds") from e
     _configure_logging()
+    from reconciler.sim.server import SimServer  # not loaded for the other commands
+
     server = SimServer(db, host=host, port=port, user_id=user_id, api_key=api_key,
                        create_seconds=create_seconds, delete_seconds=delete_seconds,
                        latency_seconds=latency, failures=failures, fault_policy=policy,
