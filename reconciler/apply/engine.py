@@ -101,7 +101,8 @@ def _create(run: _Run, change: Change) -> tuple[str, InventoryEdit]:
 def _update(run: _Run, change: Change) -> tuple[str, InventoryEdit]:
     live = run.grid.get_cluster(change.cluster_id or change.name)
     spec = wire.merge_for_update(live.spec, _spec_of(change), change.managed_aws_keys,
-                                 _resolve(run, change))
+                                 _resolve(run, change),
+                                 kubernetes_keys=change.managed_kubernetes_keys)
     updated = run.grid.update_cluster(live.id, change.name, spec)
     default = InventoryEntry(name=change.name)
 
