@@ -33,14 +33,17 @@ def _mask_processor(masker: Masker) -> structlog.types.Processor:
 
 
 def configure_logging(*, fmt: str, verbose: int, masker: Masker,
-                      stream: TextIO | None = None) -> None:
+                      stream: TextIO | None = None, color: bool | None = None) -> None:
+    """``color``: colour console lines (``views.color.use_color``); None means only at a
+    terminal."""
     out = stream or sys.stderr
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose == 1 else logging.WARNING
     renderer: structlog.types.Processor
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=True)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=out.isatty() if color is None else color)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

@@ -19,17 +19,16 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from reconciler.aws.calls import ACCESS_DENIED_CODES, error_code, error_message
-from reconciler.aws.session import SessionFactory
 from reconciler.aws.terraform import read_terraform_value
 from reconciler.errors import SecretError
 from reconciler.model import SecretRef
 from reconciler.sources.secrets import Provider
 from reconciler.sources.selfmanaged import PATH_PARAM, secret_at
+
+if TYPE_CHECKING:  # boto3 loads when an AWS reference is resolved, not when the CLI starts
+    from reconciler.aws.session import SessionFactory
 
 
 def aws_providers(sessions: SessionFactory, *, repo_root: Path,
@@ -51,8 +50,10 @@ def lazy_aws_providers(*, repo_root: Path,
 
     def provider(kind: str) -> Provider:
         def resolve(ref: SecretRef) -> str:
+            from reconciler.aws import session
+
             if not made:
-                made.append(aws_providers(SessionFactory(env=env), repo_root=repo_root,
+                made.append(aws_providers(session.SessionFactory(env=env), repo_root=repo_root,
                                           env=env))
             return made[0][kind](ref)
         return resolve
@@ -136,6 +137,10 @@ def read_terraform_output(ref: SecretRef, repo_root: Path,
 
 def _call(call: Callable[[], Any], *, what: str, missing: tuple[str, ...],
           permission: str) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from reconciler.aws.calls import ACCESS_DENIED_CODES, error_code, error_message
+
     try:
         return call()
     except ClientError as e:

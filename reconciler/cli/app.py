@@ -30,6 +30,7 @@ from reconciler.ports import GridAPI, LockInfo, StateBackend
 from reconciler.sources import gitsource
 from reconciler.sources.secrets import Masker, Resolver, env_provider
 from reconciler.sources.settings import SETTINGS_FILE
+from reconciler.views.color import use_color
 
 log = structlog.get_logger("gridops")
 
@@ -47,14 +48,17 @@ class App:
     verbose: int = 0
     #: True when --settings named the file (then it must exist)
     settings_given: bool = False
+    #: colour on stdout and on stderr (``views.color.use_color``)
+    color: bool = False
+    color_err: bool = False
     _echo: Callable[..., None] = field(default=click.echo)
 
     def out(self, text: str = "", *, nl: bool = True) -> None:
-        """Write to stdout, secrets masked."""
-        self._echo(self.masker.mask(text), nl=nl)
+        """Write to stdout, secrets masked; styles kept only when colour is on."""
+        self._echo(self.masker.mask(text), nl=nl, color=self.color)
 
     def err(self, text: str) -> None:
-        self._echo(self.masker.mask(text), err=True)
+        self._echo(self.masker.mask(text), err=True, color=self.color_err)
 
     def workspace(self) -> run.Workspace:
         return run.load_workspace(self.root, self.settings_file,
@@ -169,9 +173,12 @@ def _report(ctx: click.Context, e: GridopsError) -> None:
 @click.option("--log-format", type=click.Choice(["console", "json"]),
               help="Log format on stderr (default: console, json when CI=true).")
 @click.option("-v", "--verbose", count=True, help="More log detail (-vv for debug).")
+@click.option("--no-color", is_flag=True,
+              help="No colour in the plan or the logs (also NO_COLOR; FORCE_COLOR forces it). "
+                   "Default: colour only at a terminal.")
 @click.pass_context
 def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_url: str | None,
-         log_format: str | None, verbose: int) -> None:
+         log_format: str | None, verbose: int, no_color: bool) -> None:
     """gridops: Grid BYOC clusters, the GitOps way.
 
     Cluster YAML in git is the desired state; `plan` shows what would change in Grid,
@@ -181,11 +188,13 @@ def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_
     root = (repo or gitsource.find_repo_root(Path.cwd()) or Path.cwd()).resolve()
     resolver = _make_resolver(env, root)
     masker = Masker(resolver, env)
+    color_err = use_color(sys.stderr, env, disabled=no_color)
     configure_logging(fmt=choose_format(log_format, env, sys.stderr), verbose=verbose,
-                      masker=masker)
+                      masker=masker, color=color_err)
     ctx.obj = App(root=root, settings_file=settings_file or SETTINGS_FILE, grid_url=grid_url,
                   env=env, resolver=resolver, masker=masker, verbose=verbose,
-                  settings_given=settings_file is not None)
+                  settings_given=settings_file is not None,
+                  color=use_color(sys.stdout, env, disabled=no_color), color_err=color_err)
 
 
 pass_app = click.make_pass_decorator(App)

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from reconciler.plan.types import FieldChange
 
 #: Mapping keys under which entries are named in brackets rather than dotted.
@@ -23,8 +21,10 @@ _MISSING = object()
 def diff_specs(desired_view: Mapping[str, Any],
                live_view: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     """The changes that turn ``live_view`` into ``desired_view``, sorted by path."""
-    if desired_view == live_view:
+    if desired_view == live_view:  # most clusters: no need to ask deepdiff
         return ()
+    from deepdiff import DeepDiff  # imported when a cluster differs (it costs ~0.1 s)
+
     found = DeepDiff(live_view, desired_view, ignore_order=True, view="tree")
     paths = {_up_to_list(level.path(output_format="list"))
              for levels in found.values() for level in levels}

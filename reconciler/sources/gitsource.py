@@ -1,19 +1,27 @@
 """The git edge: where the repository is, which commit it is at, what is uncommitted, and the
-cluster files at any revision. Everything git-specific stays here (GitPython)."""
+cluster files at any revision. Everything git-specific stays here (GitPython).
+
+GitPython is imported by the functions that need it, not with this module: importing it runs
+``git version`` twice, which ``validate`` (and ``--help``) should never wait for.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-
-import git
-from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from typing import TYPE_CHECKING
 
 from reconciler.errors import GitError
+
+if TYPE_CHECKING:
+    import git
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def _open(repo_root: Path) -> git.Repo:
+    import git
+    from git.exc import InvalidGitRepositoryError, NoSuchPathError
+
     try:
         return git.Repo(repo_root, search_parent_directories=False)
     except (InvalidGitRepositoryError, NoSuchPathError) as e:
@@ -22,12 +30,13 @@ def _open(repo_root: Path) -> git.Repo:
 
 
 def find_repo_root(start: Path) -> Path | None:
-    """The top of the git work tree holding ``start``, or None outside git."""
-    try:
-        repo = git.Repo(start, search_parent_directories=True)
-    except (InvalidGitRepositoryError, NoSuchPathError):
-        return None
-    return Path(repo.working_tree_dir) if repo.working_tree_dir else None
+    """The top of the git work tree holding ``start``, or None outside git: the nearest folder
+    with a ``.git`` folder or file (a worktree's), found without starting git."""
+    folder = start.resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def head_sha(repo_root: Path) -> str | None:
@@ -42,6 +51,8 @@ def head_sha(repo_root: Path) -> str | None:
 def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     """YAML files under ``paths`` that differ from HEAD: modified, staged, deleted, untracked,
     or present but ignored by git (which would otherwise be read without being committed)."""
+    from git.exc import GitCommandError
+
     repo = _open(repo_root)
     try:
         out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all",
@@ -63,6 +74,9 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
 
 def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
     """The ``*.yaml``/``*.yml`` files under ``folder`` at ``rev``, by repo-relative path."""
+    import git
+    from git.exc import GitCommandError
+
     repo = _open(repo_root)
     try:
         commit = repo.commit(rev)
@@ -86,6 +100,8 @@ def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
 
 
 def merge_base(repo_root: Path, a: str, b: str) -> str:
+    from git.exc import GitCommandError
+
     repo = _open(repo_root)
     try:
         bases = repo.merge_base(a, b)

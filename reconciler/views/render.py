@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -89,8 +90,8 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     if not plan.has_drift:
         lines += ["", "No changes. Live clusters match git."]
     elif not plan.has_changes:
-        attention = sum(1 for c in plan.changes if c.action.is_drift)
-        lines += ["", f"No changes to apply, but {attention} cluster(s) need attention "
+        attention = sum(1 for c in plan.changes if c.differs)
+        lines += ["", f"No changes to apply, but {attention} cluster(s) differ from git "
                       "(see above)."]
     lines += ["", summary_line(plan)]
     return "\n".join(lines).lstrip("\n") + "\n"
@@ -116,8 +117,34 @@ def _change_lines(change: Change, color: bool) -> list[str]:
 
 
 def summary_line(plan: Plan) -> str:
+    """``Plan: 1 to create, 2 to change, 1 to delete; 1 blocked, 2 waiting.`` (the kinds
+    after ``;`` only when there are any)."""
     return (f"Plan: {plan.count(Action.CREATE)} to create, {plan.count(Action.UPDATE)} to "
-            f"change, {plan.count(Action.DELETE)} to delete.")
+            f"change, {plan.count(Action.DELETE)} to delete"
+            + _others(plan.count(Action.BLOCKED), plan.count(Action.FAILED),
+                      plan.count(Action.WAIT)) + ".")
+
+
+def _others(blocked: int, failed: int, waiting: int, *, failed_word: str = "failed") -> str:
+    parts = [f"{n} {word}" for n, word in ((blocked, "blocked"), (failed, failed_word),
+                                          (waiting, "waiting")) if n]
+    return "; " + ", ".join(parts) if parts else ""
+
+
+def render_unconverged(plan: Plan) -> str:
+    """The clusters in git an apply leaves blocked or FAILED, and what to do; "" when none."""
+    stuck = [c for c in plan.changes if c.source and c.action in (Action.BLOCKED, Action.FAILED)]
+    if not stuck:
+        return ""
+    lines = [f"Not in sync with git: {len(stuck)} cluster(s) blocked or failed:"]
+    for change in stuck:
+        if change.action is Action.BLOCKED:
+            lines.append(f"  x {change.name} ({change.source}): blocked: {change.reason}")
+        else:
+            lines.append(f"  ! {change.name} ({change.source}): FAILED in Grid: {change.reason}; "
+                         "fix the cause, then delete it in Grid so the next apply creates it "
+                         "again (see `gridops status`)")
+    return "\n".join(lines) + "\n"
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
@@ -138,9 +165,11 @@ def render_plan_json(plan: Plan) -> str:
 
 # --- apply ------------------------------------------------------------------------------------
 
-def render_apply_text(result: ApplyResult) -> str:
+def render_apply_text(result: ApplyResult, *, color: bool = False) -> str:
     """One line per cluster something happened to, then the summary line."""
-    lines = [_result_line(r) for r in result.results if _worth_a_line(r)]
+    lines = [paint(_result_line(r), _SYMBOL[Action.FAILED if r.outcome is Outcome.FAILED
+                                             else r.action][1], color)
+             for r in result.results if _worth_a_line(r)]
     if result.error:
         lines.append(f"! apply stopped before changing anything: {result.error}")
     lines += ["", apply_summary_line(result)]
@@ -156,20 +185,26 @@ def _result_line(r: ChangeResult) -> str:
     if r.outcome is Outcome.FAILED:
         return f"! {r.name}: {r.action.value} failed: {r.error}"
     done = _DONE.get(r.action, r.outcome.value)
+    note = f" ({r.note})" if r.note else ""
     phase = f" ({short_enum(r.phase)})" if r.phase else ""
-    return f"{symbol} {r.name}: {done}{phase}"
+    return f"{symbol} {r.name}: {done}{note}{phase}"
 
 
 def apply_summary_line(result: ApplyResult) -> str:
     def ok(action: Action) -> int:
         return sum(1 for r in result.results if r.action is action and r.outcome is Outcome.OK)
 
+    def count(action: Action) -> int:
+        return sum(1 for r in result.results if r.action is action)
+
     failed = sum(1 for r in result.results if r.outcome is Outcome.FAILED)
     return (f"Apply complete: {ok(Action.CREATE)} created, {ok(Action.UPDATE)} changed, "
-            f"{ok(Action.DELETE)} deleted, {failed} failed.")
+            f"{ok(Action.DELETE)} deleted, {failed} failed"
+            + _others(count(Action.BLOCKED), count(Action.FAILED), count(Action.WAIT),
+                      failed_word="FAILED in Grid") + ".")
 
 
-# --- status -----------------------------------------------------------------------------------
+# --- status ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class StatusRow:
@@ -187,13 +222,26 @@ class StatusRow:
     drift: bool | None
     #: why it is as it is (a FAILED reason, a wait, a blocked adoption), or ""
     reason: str = ""
+    #: what an update's difference comes from (``Change.cause``: changed, drift, both, "")
+    cause: str = ""
+    #: when Grid created it (RFC 3339), "" when Grid did not say
+    created_at: str = ""
+    #: seconds since ``created_at`` when the table was made; None when unknown
+    age_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "type": short_enum(self.cluster_type),
+                "phase": short_enum(self.phase), "managed": self.managed, "drift": self.drift,
+                "cause": self.cause or None,
+                "reason": self.reason, "createdAt": self.created_at or None,
+                "ageSeconds": None if self.age_seconds is None else int(self.age_seconds)}
 
 
-def status_rows(plan: Plan, live: Sequence[LiveCluster],
-                inventory: Collection[str]) -> tuple[StatusRow, ...]:
-    """A row per live cluster, sorted by name: owned or not (``inventory`` names), and drift
+def status_rows(plan: Plan, live: Sequence[LiveCluster], inventory: Collection[str], *,
+                now: datetime | None = None) -> tuple[StatusRow, ...]:
+    """A row per live cluster, sorted by name: owned or not (``inventory`` names), drift
     as the plan found it (an update is drift; a no-op is none; anything else is not
-    comparable)."""
+    comparable), and its age at ``now``."""
     changes = {c.name: c for c in plan.changes}
     rows = []
     for cluster in sorted(live, key=lambda c: c.name):
@@ -203,26 +251,74 @@ def status_rows(plan: Plan, live: Sequence[LiveCluster],
         reason = change.reason if change else cluster.reason
         rows.append(StatusRow(name=cluster.name, cluster_type=cluster.cluster_type,
                               phase=cluster.phase, managed=cluster.name in inventory,
-                              drift=drift if cluster.is_byoc else None, reason=reason))
+                              drift=drift if cluster.is_byoc else None, reason=reason,
+                              cause=change.cause if change and drift else "",
+                              created_at=cluster.created_at,
+                              age_seconds=_age(cluster.created_at, now)))
     return tuple(rows)
 
 
-_STATUS_HEADER = ("NAME", "TYPE", "PHASE", "MANAGED", "DRIFT", "REASON")
+def _age(created_at: str, now: datetime | None) -> float | None:
+    if not created_at or now is None:
+        return None
+    try:
+        created = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return max(0.0, (now - created).total_seconds())
 
 
-def render_status_table(rows: Sequence[StatusRow]) -> str:
-    """An aligned table, one row per cluster, in the order given."""
+def format_age(seconds: float | None) -> str:
+    """``45s``, ``12m``, ``3h20m``, ``5d``; ``-`` when unknown."""
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d"
+
+
+_STATUS_HEADER = ("NAME", "TYPE", "PHASE", "MANAGED", "DRIFT", "AGE", "REASON")
+_PHASE_STYLE: dict[str, dict[str, Any]] = {
+    "RUNNING": {"fg": "green"}, "FAILED": {"fg": "red", "bold": True},
+    "PENDING": {"dim": True}, "QUEUED": {"dim": True}, "DELETED": {"dim": True},
+}
+
+
+def render_status_table(rows: Sequence[StatusRow], *, color: bool = False) -> str:
+    """An aligned table, one row per cluster, in the order given; the phase and drift
+    coloured when ``color`` (padding is measured on the plain text)."""
     table = [_STATUS_HEADER] + [_status_cells(r) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(_STATUS_HEADER) - 1)]
-    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)),
-                        row[-1]]).rstrip() for row in table]
+    lines = []
+    for n, row in enumerate(table):
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=False)]
+        if n and color:
+            cells[2] = paint(cells[2], _PHASE_STYLE.get(row[2].strip(), {}), color)
+            cells[4] = paint(cells[4], {"fg": "yellow"} if row[4] == "yes" else {}, color)
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    if not rows:
+        lines.append("(no live clusters)")
     return "\n".join(lines) + "\n"
 
 
-def _status_cells(r: StatusRow) -> tuple[str, str, str, str, str, str]:
-    drift = "-" if r.drift is None else ("yes" if r.drift else "no")
+def render_status_json(rows: Sequence[StatusRow]) -> str:
+    return json.dumps({"clusters": [r.to_json() for r in rows]}, indent=2, sort_keys=True)
+
+
+def _status_cells(r: StatusRow) -> tuple[str, ...]:
+    """DRIFT: ``yes`` (Grid differs from git), ``git`` (only a change in git waits to be
+    applied), ``no``, ``-`` (not comparable)."""
+    drift = "-" if r.drift is None else (
+        ("git" if r.cause == "changed" else "yes") if r.drift else "no")
     return (r.name, short_enum(r.cluster_type), short_enum(r.phase),
-            "managed" if r.managed else "unmanaged", drift, r.reason)
+            "managed" if r.managed else "unmanaged", drift, format_age(r.age_seconds), r.reason)
 
 
 def short_enum(value: str) -> str:

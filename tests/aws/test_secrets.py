@@ -145,7 +145,7 @@ def test_lazy_providers_make_no_aws_session_for_terraform_outputs(
     def no_session(**_: Any) -> None:
         raise AssertionError("an AWS session was made")
 
-    monkeypatch.setattr("reconciler.aws.secrets.SessionFactory", no_session)
+    monkeypatch.setattr("reconciler.aws.session.SessionFactory", no_session)
     write_outputs(tmp_path, {"external_id": {"sensitive": True, "value": VALUE}})
     providers = lazy_aws_providers(repo_root=tmp_path, env={})
     assert providers["fromTerraformOutput"](ref("fromTerraformOutput")) == VALUE

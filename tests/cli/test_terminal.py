@@ -15,11 +15,16 @@ import pytest
 from tests.cli.conftest import GitOpsRepo
 
 
-def _run_at_terminal(g: GitOpsRepo, answer: str, *args: str) -> tuple[int, str]:
+def run_at_terminal(g: GitOpsRepo, answer: str | None, *args: str,
+                    env: dict[str, str] | None = None,
+                    prompt: bytes = b"Apply these changes?") -> tuple[int, str]:
+    """Run gridops at a pseudo-terminal, typing ``answer`` at ``prompt``; the exit code and
+    everything the terminal showed."""
     master, slave = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     proc = subprocess.Popen([sys.executable, "-m", "reconciler", "--repo", str(g.root), *args],
-                            stdin=slave, stdout=slave, stderr=slave, env=dict(os.environ),
-                            close_fds=True)
+                            stdin=slave, stdout=slave, stderr=slave,
+                            env={**environ, **(env or {})}, close_fds=True)
     os.close(slave)
     seen, answered = b"", False
     deadline = time.monotonic() + 30
@@ -33,7 +38,7 @@ def _run_at_terminal(g: GitOpsRepo, answer: str, *args: str) -> tuple[int, str]:
             if not chunk:
                 break
             seen += chunk
-        if not answered and b"Apply these changes?" in seen:
+        if answer is not None and not answered and prompt in seen:
             os.write(master, answer.encode() + b"\n")
             answered = True
         if proc.poll() is not None and not ready:
@@ -47,7 +52,7 @@ def _run_at_terminal(g: GitOpsRepo, answer: str, *args: str) -> tuple[int, str]:
                          ids=["yes-applies", "no-changes-nothing"])
 def test_apply_at_a_terminal_asks_before_changing_anything(
         gitops: GitOpsRepo, answer: str, code: int, created: bool) -> None:
-    exit_code, screen = _run_at_terminal(gitops, answer, "apply")
+    exit_code, screen = run_at_terminal(gitops, answer, "apply")
     assert "Plan: 2 to create" in screen
     assert exit_code == code, screen
     assert ("alpha" in gitops.live()) is created

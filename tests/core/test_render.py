@@ -72,7 +72,7 @@ def test_plan_text_reads_like_terraform() -> None:
         "Warnings:",
         "  prune is off",
         "",
-        "Plan: 1 to create, 1 to change, 1 to delete.",
+        "Plan: 1 to create, 1 to change, 1 to delete; 1 blocked, 1 failed, 1 waiting.",
     ]) + "\n"
 
 
@@ -116,10 +116,10 @@ def test_status_table_aligns_columns() -> None:
             StatusRow("grid-cloud-prod", TYPE_GLOBAL, PHASE_RUNNING, False, None),
             StatusRow("x", TYPE_BYOC, "CLUSTER_STATE_FAILED", True, None, "quota")]
     assert render_status_table(rows).splitlines() == [
-        "NAME             TYPE    PHASE    MANAGED    DRIFT  REASON",
-        "research-use1    BYOC    RUNNING  managed    no",
-        "grid-cloud-prod  GLOBAL  RUNNING  unmanaged  -",
-        "x                BYOC    FAILED   managed    -      quota",
+        "NAME             TYPE    PHASE    MANAGED    DRIFT  AGE  REASON",
+        "research-use1    BYOC    RUNNING  managed    no     -",
+        "grid-cloud-prod  GLOBAL  RUNNING  unmanaged  -      -",
+        "x                BYOC    FAILED   managed    -      -    quota",
     ]
 
 
