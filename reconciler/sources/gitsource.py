@@ -116,6 +116,9 @@ def merge_base(repo_root: Path, a: str, b: str) -> str:
 def git_standing(repo_root: Path, path: str) -> str:
     """How git treats the file ``path``: ``tracked`` (in the index), ``ignored``, ``untracked``
     (neither: the next ``git add -A`` would commit it), or ``none`` outside a git repository."""
+    import git
+    from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
     try:
         repo = git.Repo(repo_root, search_parent_directories=False)
     except (InvalidGitRepositoryError, NoSuchPathError):
