@@ -3,7 +3,11 @@ privilege per job, pinned actions, no untrusted text expanded in scripts, one ap
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +59,8 @@ def test_no_pull_request_target(path: Path) -> None:
 
 
 @pytest.mark.parametrize(("workflow", "job", "expected"), [
-    ("plan.yml", "plan", {"contents": "read", "pull-requests": "write", "id-token": "write"}),
+    ("plan.yml", "plan", {"contents": "read", "pull-requests": "write", "id-token": "write",
+                          "security-events": "write", "actions": "read"}),
     ("plan.yml", "plan-fork", {"contents": "read"}),
     ("apply.yml", "apply", {"contents": "read", "pull-requests": "write", "id-token": "write"}),
     ("reconcile.yml", "reconcile", {"contents": "read", "issues": "write", "id-token": "write"}),
@@ -263,3 +268,52 @@ def test_plans_assume_only_the_read_only_plan_role() -> None:
     assert roles[0]["if"] == "vars.GRIDOPS_AWS_PLAN_ROLE_ARN != ''"
     assert roles[0]["with"]["role-to-assume"] == "${{ vars.GRIDOPS_AWS_PLAN_ROLE_ARN }}"
     assert "GRIDOPS_AWS_ROLE_ARN" not in (WORKFLOWS / "plan.yml").read_text()
+
+
+@pytest.mark.parametrize(("workflow", "job", "environment"), [
+    ("plan.yml", "plan", "grid-plan"),
+    ("apply.yml", "apply", "grid-production"),
+    ("reconcile.yml", "reconcile", "grid-production"),
+], ids=["plan", "apply", "reconcile"])
+def test_jobs_with_grid_secrets_take_them_from_an_environment(workflow: str, job: str,
+                                                              environment: str) -> None:
+    data = _load(workflow)["jobs"][job]
+    assert "secrets." in yaml.safe_dump(data)
+    assert data["environment"] == environment
+
+
+def test_every_job_that_reads_a_secret_has_an_environment() -> None:
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            if "secrets." in yaml.safe_dump(job):
+                assert job.get("environment"), f"{path.name}: {name}"
+
+
+def test_the_fork_job_has_no_environment_and_uploads_nothing_to_code_scanning() -> None:
+    fork = _load("plan.yml")["jobs"]["plan-fork"]
+    assert "environment" not in fork
+    assert not [s for s in fork["steps"] if "upload-sarif" in s.get("uses", "")]
+
+
+def test_plan_uploads_the_validation_findings_as_sarif() -> None:
+    steps = _load("plan.yml")["jobs"]["plan"]["steps"]
+    sarif = next(s for s in steps if "--format sarif" in s.get("run", ""))
+    upload = next(s for s in steps if s.get("uses", "").startswith(
+        "github/codeql-action/upload-sarif@"))
+    assert sarif["run"].startswith("gridops validate --format sarif > gridops.sarif")
+    assert upload["with"]["sarif_file"] == "gridops.sarif"
+    assert steps.index(sarif) < steps.index(upload)
+    assert "!cancelled()" in upload["if"] and "!cancelled()" in sarif["if"]
+
+
+def test_zizmor_auditor_finds_nothing(tmp_path: Path) -> None:
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    zizmor = shutil.which("zizmor", path=search)
+    if zizmor is None:
+        pytest.skip("zizmor is not installed (it is in the test extra)")
+    done = subprocess.run([zizmor, "--offline", "--persona", "auditor", "--no-progress",
+                           ".github/workflows", "action.yml"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No findings" in done.stdout + done.stderr
+
