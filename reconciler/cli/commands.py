@@ -14,6 +14,7 @@ import click
 from reconciler import run
 from reconciler.cli.app import App, confirm, main, pass_app
 from reconciler.cli.aws import leftover_finder, with_preflight
+from reconciler.cli.completion import complete_cluster_names
 from reconciler.cli.github import (
     annotate,
     github_context,
@@ -359,7 +360,7 @@ def status(app: App, as_json: bool) -> None:
 
 
 @main.command("import")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_cluster_names)
 @pass_app
 def import_(app: App, name: str) -> None:
     """Adopt the live cluster NAME: record it in the inventory so gridops manages it."""
