@@ -36,6 +36,7 @@ from reconciler.sources.selfmanaged import (
     check_output_fields,
     read_create_body,
 )
+from reconciler.sources.settings import DEFAULT_MAX_BYTES
 from reconciler.sources.validate import (
     KIND_CLUSTER,
     KIND_DEFAULTS,
@@ -45,7 +46,6 @@ from reconciler.sources.validate import (
     combine_findings,
 )
 from reconciler.sources.yamlsafe import (
-    DEFAULT_MAX_BYTES,
     YamlDocument,
     parse_documents,
     too_large,
