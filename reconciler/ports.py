@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reconciler.model import LiveCluster, SecretRef, State
+from reconciler.model import InventoryEntry, LiveCluster, SecretRef, State
 
 
 class GridAPI(Protocol):
@@ -63,6 +63,18 @@ class StateBackend(Protocol):
     def write(self, state: State, *, expected_version: str | None) -> StateSnapshot:
         """Write ``state`` only if the stored version is still ``expected_version``;
         raises ``StateConflict`` otherwise. Returns the new snapshot."""
+        ...
+
+    def record(self, entries: Mapping[str, InventoryEntry | None], *,
+               durable: bool = True) -> None:
+        """Set (an entry) or drop (None) these inventory records, whatever else the state
+        holds; cheap enough to call for every cluster of an apply (``local`` appends to a
+        journal beside the state). ``durable``: on disk before returning (fsync); else it
+        survives the process being killed, not the machine failing."""
+        ...
+
+    def settle(self) -> None:
+        """Fold what ``record`` wrote into the state itself (the end of an apply)."""
         ...
 
     def lock(self, info: LockInfo, *, wait_seconds: float = 0) -> AbstractContextManager[None]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from reconciler.apply.engine import Inventory, apply_plan, update_inventory
+from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, update_inventory
 from reconciler.errors import (
     ConfigError,
     Finding,
@@ -31,7 +31,7 @@ from reconciler.model import (
     State,
 )
 from reconciler.plan import guards, planner, why
-from reconciler.plan.types import Action, ApplyResult, Outcome, Plan
+from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
 from reconciler.sources.settings import Settings
@@ -253,12 +253,17 @@ def plan_for_apply(ws: Workspace, grid: GridAPI, backend: StateBackend,
 
 def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
                   resolver: SecretResolver, *, force_delete: bool,
-                  find_leftovers: LeftoverFinder | None) -> tuple[ApplyResult, list[str]]:
-    """Carry out ``plan`` (the caller holds the lock), then sweep what finished deletes left
-    behind when ``find_leftovers`` is given. Returns the result and notes for the reader."""
+                  find_leftovers: LeftoverFinder | None, run_id: str = "",
+                  parallelism: int = DEFAULT_PARALLELISM,
+                  on_event: Callable[[ChangeResult], None] | None = None,
+                  ) -> tuple[ApplyResult, list[str]]:
+    """Carry out ``plan`` (the caller holds the lock; ``run_id`` marks its intents), then
+    sweep what finished deletes left behind when ``find_leftovers`` is given. Returns the
+    result and notes for the reader."""
     before = backend.read().state
     result = apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
-                        git_sha=plan.git_sha)
+                        git_sha=plan.git_sha, run_id=run_id, parallelism=parallelism,
+                        on_event=on_event)
     if find_leftovers is None:
         return result, []
     return result, record_leftovers(backend, sweep_targets(before, plan, result),
@@ -285,7 +290,8 @@ def import_cluster(name: str, ws: Workspace, grid: GridAPI, backend: StateBacken
         applied_sha=ws.desired.git_sha)
     with backend.lock(lock):
         snap = backend.read()
-        if name in snap.state.inventory:
+        current = snap.state.inventory.get(name)
+        if current is not None and not current.creating:
             raise ConfigError(f"{name} is already managed by gridops")
         inventory = {**snap.state.inventory, name: entry}
         backend.write(State(inventory=inventory, serial=snap.state.serial),
@@ -293,10 +299,11 @@ def import_cluster(name: str, ws: Workspace, grid: GridAPI, backend: StateBacken
     return entry
 
 
-def exit_code_for_plan(plan: Plan, *, drift: bool = False) -> int:
-    """0 nothing, 2 something (changes to make; with ``drift``, anything that differs from git,
-    FAILED and blocked clusters too), 1 is any error."""
-    return 2 if (plan.has_drift if drift else plan.has_changes) else 0
+def exit_code_for_plan(plan: Plan) -> int:
+    """2 whenever live differs from git (changes to make, blocked and FAILED clusters, a wait
+    that will still leave a difference), 0 when every cluster is as written or on its way
+    there; 1 is any error. ``plan --detailed-exitcode`` and ``drift`` share it."""
+    return 2 if plan.has_drift else 0
 
 
 #: Finds what a deleted cluster left in its AWS account, as inventory references.
@@ -312,7 +319,7 @@ def sweep_targets(before: State, plan: Plan, result: ApplyResult) -> list[Invent
     targets = []
     for change in plan.changes:
         entry = before.inventory.get(change.name)
-        if entry is None or change.name in desired:
+        if entry is None or entry.creating or change.forget or change.name in desired:
             continue
         finished = planner.is_dropped_from_inventory(change)
         remembered = change.action is Action.NOOP and bool(entry.leftovers)

@@ -114,7 +114,8 @@ def _repo_relative(root: Path, path: str) -> str:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the plan to FILE for `gridops apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+              help="Exit 0 when live matches git (or is on its way), 2 when it differs in any "
+                   "way (changes, blocked, failed, a wait with changes to follow), 1 on error.")
 @click.option("--allow-empty", is_flag=True,
               help="Allow an empty desired set to prune every managed cluster.")
 @click.option("--preflight/--no-preflight", default=None,
@@ -187,6 +188,8 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
               help="Seconds between the 'still waiting' lines --wait writes per cluster.")
 @click.option("--lock-wait", default=0.0, type=float, show_default=True,
               help="Seconds to wait for the state lock held by another apply.")
+@click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 256),
+              help="Grid calls in flight at once.")
 @click.option("--comment", is_flag=True,
               help="Post each cluster's outcome to the pull request the commit came from.")
 @click.option("--if-self-heal", is_flag=True,
@@ -198,7 +201,8 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
 @pass_app
 def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete: bool,
           wait_: bool, timeout: float, interval: float, failed_grace: int, allow_empty: bool,
-          progress_every: float, lock_wait: float, comment: bool, if_self_heal: bool,
+          progress_every: float, lock_wait: float, parallelism: int, comment: bool,
+          if_self_heal: bool,
           only_if_latest: bool, **github: Any) -> None:
     """Carry out a plan: create, change and delete clusters in Grid."""
     gh = github_context(app, github) if comment or only_if_latest else None
@@ -212,7 +216,7 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
             return
         run.require_committed(ws)
         options = _ApplyOptions(auto_approve, force_delete, allow_empty, lock_wait,
-                                gh if only_if_latest else None)
+                                gh if only_if_latest else None, parallelism)
         done = _apply(app, ws, saved, options)
         if done is None:
             return
@@ -227,7 +231,10 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     if wait_ and the_plan.has_changes and not result.failed:
         with app.grid(ws) as grid:
             _wait(app, grid, the_plan, timeout, interval, failed_grace, progress_every)
-    if result.failed:
+    unconverged = render.render_unconverged(the_plan)
+    if unconverged:
+        app.out("\n" + unconverged.rstrip("\n"))
+    if result.failed or unconverged:
         sys.exit(1)
 
 
@@ -239,6 +246,8 @@ class _ApplyOptions:
     lock_wait: float
     #: the GitHub context to ask for the default branch's tip (--only-if-latest), or None
     latest_from: Any = None
+    #: Grid calls in flight at once
+    parallelism: int = 10
 
 
 def _apply(app: App, ws: run.Workspace, saved: Plan | None,
@@ -248,7 +257,8 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
     the saved plan), confirm, apply, sweep. None when skipped."""
     backend = app.state(ws)
     finder = leftover_finder(app) if options.force_delete or app.aws_checks(ws) else None
-    with app.grid(ws) as grid, backend.lock(app.lock_info(), wait_seconds=options.lock_wait):
+    lock = app.lock_info()
+    with app.grid(ws) as grid, backend.lock(lock, wait_seconds=options.lock_wait):
         if options.latest_from is not None and not _still_latest(app, options.latest_from, ws):
             return None
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
@@ -262,7 +272,8 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
         # (deletion protection switched off, a deleted cluster dropped).
         result, notes = run.apply_changes(the_plan, grid, backend, app.resolver,
                                           force_delete=options.force_delete,
-                                          find_leftovers=finder)
+                                          find_leftovers=finder, run_id=lock.id,
+                                          parallelism=options.parallelism)
     for note in notes:
         app.err(f"warning: {note}")
     app.out(render.render_apply_text(result, color=app.color) if the_plan.has_changes
@@ -373,7 +384,7 @@ def drift(app: App, /, as_json: bool, issue: bool, out_file: Path | None,
     publish_plan_comment(app, None, the_plan, list(ws.warnings), ws=ws)  # the job summary
     if gh is not None:
         publish_drift_issue(app, gh, ws, the_plan)
-    sys.exit(run.exit_code_for_plan(the_plan, drift=True))
+    sys.exit(run.exit_code_for_plan(the_plan))
 
 
 @main.command("force-unlock")

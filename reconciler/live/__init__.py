@@ -10,7 +10,8 @@
   ``GRIDOPS_SIM_DELETE_SECONDS`` override the delays. Fault knobs, as ``gridops sim serve``
   has them: ``faultRate``, ``faultSeed``, ``faultKinds`` (comma-separated), ``faultMethod``,
   ``faultPath``, ``faultAfterCommit``, ``faultHangSeconds``; ``clientTimeout`` is the
-  client's timeout in seconds (so a hang can be tried quickly).
+  client's timeout in seconds (so a hang can be tried quickly). ``failedPolls=K``: each new
+  cluster answers FAILED to K polls (as while Grid retries) before it turns RUNNING.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class SimUrl:
     faults: FaultPolicy = field(default_factory=FaultPolicy)
     #: the client's timeout in seconds
     client_timeout: float = 30.0
+    #: polls a new cluster answers FAILED before it turns RUNNING
+    failed_polls: int = 0
 
 
 @contextmanager
@@ -81,7 +84,8 @@ def open_grid(url: str, *, env: Mapping[str, str], home: Path,
         credentials = _sim_credentials(env)
         with SimServer(sim.db_path, user_id=credentials.user_id, api_key=credentials.api_key,
                        create_seconds=sim.create_seconds, delete_seconds=sim.delete_seconds,
-                       latency_seconds=sim.latency_seconds, fault_policy=sim.faults) as server, \
+                       latency_seconds=sim.latency_seconds, fault_policy=sim.faults,
+                       failed_polls=sim.failed_polls) as server, \
                 GridClient(server.url, credentials, timeout=sim.client_timeout) as client:
             yield client
     elif url.startswith(("https://", "http://")):
@@ -120,11 +124,12 @@ def parse_sim_url(url: str, *, env: Mapping[str, str], repo_root: Path) -> SimUr
                   delete_seconds=values.get("deleteSeconds", SIM_DELETE_SECONDS),
                   latency_seconds=values.get("latency", 0.0),
                   faults=_fault_policy(url, values, texts),
-                  client_timeout=values.get("clientTimeout", 30.0) or 30.0)
+                  client_timeout=values.get("clientTimeout", 30.0) or 30.0,
+                  failed_polls=_count(texts.get("failedPolls", "0"), f"failedPolls in {url!r}"))
 
 
 _SIM_SECONDS = ("latency", "faultRate", "faultAfterCommit", "faultHangSeconds", "clientTimeout")
-_SIM_TEXT = ("faultSeed", "faultKinds", "faultMethod", "faultPath")
+_SIM_TEXT = ("faultSeed", "faultKinds", "faultMethod", "faultPath", "failedPolls")
 
 
 def _fault_policy(url: str, values: Mapping[str, float], texts: Mapping[str, str]
@@ -148,6 +153,12 @@ def _sim_credentials(env: Mapping[str, str]) -> Credentials:
     if env.get("GRID_USER_ID") and env.get("GRID_API_KEY"):
         return Credentials(user_id=env["GRID_USER_ID"], api_key=env["GRID_API_KEY"])
     return Credentials(user_id=SIM_USER_ID, api_key=SIM_API_KEY)
+
+
+def _count(text: str, where: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise ConfigError(f"{where}: {text!r} is not a whole number from 0 to 999999")
+    return int(text)
 
 
 def _seconds(text: str, where: str) -> float:

@@ -126,6 +126,18 @@ def comparable_views(desired_spec: Mapping[str, Any], live_spec: Mapping[str, An
     return desired, live
 
 
+def matches_sent(sent: Mapping[str, Any], live_spec: Mapping[str, Any]) -> bool:
+    """True when a live spec holds exactly the managed view ``sent`` (from ``managed_view``)
+    in every field it manages; a ``rootVolumeSize`` the sender left to Grid is not compared."""
+    aws = sent.get("driver", {}).get("kubernetes", {}).get("aws", {})
+    live = managed_view(live_spec, list(aws))
+    sent_types = aws.get("instanceTypes", {})
+    for name, entry in live["driver"]["kubernetes"]["aws"]["instanceTypes"].items():
+        if name in sent_types and "rootVolumeSize" not in sent_types[name]:
+            entry.pop("rootVolumeSize", None)
+    return live == sent
+
+
 def _instances_view(value: Any) -> dict[str, dict[str, Any]]:
     view: dict[str, dict[str, Any]] = {}
     for item in value if isinstance(value, list) else []:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from reconciler.errors import SecretError
 from reconciler.live import wire
@@ -58,10 +59,16 @@ def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, 
     stale = sorted(set(inventory) - set(desired.clusters) - set(unknown))
     if prune:
         changes.extend(_plan_stale(inventory[name], byoc.get(name)) for name in stale)
-    elif stale:
-        warnings.append("prune is off: these clusters left git but are kept: "
-                        + ", ".join(stale))
-    unmanaged = sorted(set(byoc) - set(desired.clusters) - set(inventory))
+    else:
+        changes.extend(_forget(inventory[name], byoc.get(name)) for name in stale
+                       if inventory[name].creating and not made_by_intent(
+                           inventory[name], byoc.get(name)))
+        kept = [name for name in stale if not inventory[name].creating]
+        if kept:
+            warnings.append("prune is off: these clusters left git but are kept: "
+                            + ", ".join(kept))
+    owned = set(inventory) - {c.name for c in changes if c.forget}
+    unmanaged = sorted(set(byoc) - set(desired.clusters) - owned)
     return Plan(changes=tuple(sorted(changes, key=lambda c: c.name)), created_at=now,
                 git_sha=desired.git_sha, live_fingerprint=wire.live_fingerprint(live),
                 desired_digest=desired.digest,
@@ -99,6 +106,8 @@ def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryE
                   resolve_secret: SecretLookup, warnings: list[str]) -> Change:
     if live is None:
         reason = "new in git" if entry is None else (
+            f"{_intent_words(entry)} did not take effect; will be created"
+            if entry.creating else
             "deleted by an earlier run and back in git; will be created again"
             if entry.pending_delete else
             "owned by gridops but gone from Grid (deleted outside gridops?); "
@@ -107,14 +116,87 @@ def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryE
                                field_changes=_creation_fields(c))
     if entry is None:
         return _desired_change(c, Action.BLOCKED, UNMANAGED_REASON.format(name=c.name), live)
+    if entry.creating:
+        if not made_by_intent(entry, live):
+            return _desired_change(c, Action.BLOCKED, UNMANAGED_REASON.format(name=c.name)
+                                   + f" ({_not_ours(entry, live)})", live)
+        return _adopted(entry, _owned_desired(c, live, resolve_secret, warnings))
+    return _owned_desired(c, live, resolve_secret, warnings)
+
+
+def _owned_desired(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretLookup,
+                   warnings: list[str]) -> Change:
     if live.terminating:
-        return _desired_change(c, Action.WAIT,
-                               "being deleted; will be created again when gone", live)
+        return _desired_change(c, Action.WAIT, "being deleted; will be created again when gone",
+                               live, field_changes=_creation_fields(c))
     if live.phase == PHASE_FAILED:
         return _desired_change(c, Action.FAILED, live.reason or "failed (no reason given)", live)
     if live.in_progress:
+        compared = _compare(c, live, resolve_secret, warnings)
+        if compared.action is Action.UPDATE:
+            paths = ", ".join(f.path for f in compared.field_changes)
+            return replace(compared, action=Action.WAIT, spec=None, secrets={},
+                           managed_aws_keys=(), reason=f"being created; will then change: {paths}")
         return _desired_change(c, Action.WAIT, "being created", live)
     return _compare(c, live, resolve_secret, warnings)
+
+
+#: How far Grid's clock may be behind ours when a cluster's createdAt is compared with an
+#: intent's time.
+CLOCK_SKEW_SECONDS = 60.0
+
+
+def made_by_intent(entry: InventoryEntry, live: LiveCluster | None) -> bool:
+    """The live cluster is the one ``entry``'s pending create made: created at or after the
+    intent was recorded, and holding exactly what was sent in every managed field."""
+    intent = entry.intent
+    if live is None or intent is None or intent.action != "create":
+        return False
+    created, recorded = _instant(live.created_at), _instant(intent.at)
+    if created is None or recorded is None or created < recorded - CLOCK_SKEW_SECONDS:
+        return False
+    return wire.matches_sent(intent.sent, live.spec)
+
+
+def _not_ours(entry: InventoryEntry, live: LiveCluster) -> str:
+    intent = entry.intent
+    created, recorded = _instant(live.created_at), _instant(intent.at if intent else "")
+    if created is None or recorded is None or created < recorded - CLOCK_SKEW_SECONDS:
+        return (f"it was created {live.created_at or 'at an unknown time'}, before "
+                f"{_intent_words(entry)}")
+    return f"it differs from what {_intent_words(entry)} sent"
+
+
+def _intent_words(entry: InventoryEntry) -> str:
+    intent = entry.intent
+    if intent is None:
+        return "gridops' create"
+    run = f" (run {intent.run})" if intent.run else ""
+    return f"the create gridops started at {intent.at}{run}"
+
+
+def _instant(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _adopted(entry: InventoryEntry, change: Change) -> Change:
+    note = f"adopted: made by {_intent_words(entry)}, whose answer was lost"
+    return replace(change, adopt=True,
+                   reason=f"{change.reason}; {note}" if change.reason else note)
+
+
+def _forget(entry: InventoryEntry, live: LiveCluster | None) -> Change:
+    """A pending create whose cluster left git: nothing of it is in Grid (or not as sent)."""
+    where = "nothing of it is in Grid" if live is None else \
+        f"the live cluster of that name is not its own ({_not_ours(entry, live)}), left alone"
+    return Change(name=entry.name, action=Action.NOOP, forget=True,
+                  cluster_id=live.id if live else None, phase=live.phase if live else "",
+                  deletion_protection=entry.deletion_protection,
+                  reason=f"{_intent_words(entry)} did not take effect and the cluster left "
+                         f"git; {where}; the record is dropped")
 
 
 def _creation_fields(c: DesiredCluster) -> tuple[FieldChange, ...]:
@@ -167,7 +249,11 @@ def _desired_change(c: DesiredCluster, action: Action, reason: str,
 
 
 def _plan_stale(entry: InventoryEntry, live: LiveCluster | None) -> Change:
-    """An owned cluster git no longer holds."""
+    """An owned cluster git no longer holds (or one a pending create may have made)."""
+    if entry.creating:
+        if not made_by_intent(entry, live):
+            return _forget(entry, live)
+        return _adopted(entry, _plan_stale(replace(entry, intent=None), live))
     base = Change(name=entry.name, action=Action.NOOP, cluster_id=live.id if live else None,
                   deletion_protection=entry.deletion_protection,
                   phase=live.phase if live else PHASE_DELETED)
@@ -191,6 +277,7 @@ def _with(change: Change, action: Action, reason: str) -> Change:
 
 
 def is_dropped_from_inventory(change: Change) -> bool:
-    """The bookkeeping change of an owned cluster already gone from Grid."""
-    return change.action is Action.NOOP and change.phase == PHASE_DELETED
+    """The bookkeeping change of an owned cluster already gone from Grid, or of a record
+    that never became a cluster."""
+    return change.action is Action.NOOP and (change.phase == PHASE_DELETED or change.forget)
 

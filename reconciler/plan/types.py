@@ -111,6 +111,17 @@ class Change:
     cause: str = field(default="", compare=False)
     #: the commit the document was compared with to find ``cause`` (display only)
     cause_base: str = field(default="", compare=False)
+    #: the live cluster is the one an earlier run's create made (its answer was lost): apply
+    #: records it as owned
+    adopt: bool = False
+    #: apply drops the inventory record without touching Grid (a create that never took effect)
+    forget: bool = False
+
+    @property
+    def differs(self) -> bool:
+        """Live differs from git: drift, or a wait that will still leave a difference (a
+        cluster being created that differs from git, one being deleted that git wants)."""
+        return self.action.is_drift or (self.action is Action.WAIT and bool(self.field_changes))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,7 +132,7 @@ class Change:
             "managedAwsKeys": list(self.managed_aws_keys),
             "deletionProtection": self.deletion_protection, "source": self.source,
             "phase": self.phase, "drift": self.drift, "cause": self.cause,
-            "causeBase": self.cause_base,
+            "causeBase": self.cause_base, "adopt": self.adopt, "forget": self.forget,
         }
 
     @classmethod
@@ -136,7 +147,8 @@ class Change:
             deletion_protection=bool(data.get("deletionProtection", False)),
             source=str(data.get("source", "")), phase=str(data.get("phase", "")),
             drift=bool(data.get("drift", False)), cause=str(data.get("cause", "")),
-            cause_base=str(data.get("causeBase", "")),
+            cause_base=str(data.get("causeBase", "")), adopt=bool(data.get("adopt", False)),
+            forget=bool(data.get("forget", False)),
         )
 
     def essentials(self) -> Change:
@@ -178,8 +190,10 @@ class Plan:
 
     @property
     def has_drift(self) -> bool:
-        """Live differs from git in any way (``gridops drift`` exits 2, the drift issue)."""
-        return any(c.action.is_drift for c in self.changes)
+        """Live differs from git in any way (``plan --detailed-exitcode`` and ``gridops drift``
+        exit 2, the drift issue): changes to make, blocked and FAILED clusters, waits that
+        will still leave a difference."""
+        return any(c.differs for c in self.changes)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -239,6 +253,8 @@ class ChangeResult:
     outcome: Outcome
     error: str = ""
     phase: str = ""
+    #: how it came about, when that is worth saying (an answer lost and read back, ...)
+    note: str = ""
 
 
 @dataclass(frozen=True)

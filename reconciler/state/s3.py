@@ -17,7 +17,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -28,7 +28,7 @@ from reconciler.aws.calls import ACCESS_DENIED_CODES, error_code, error_message
 from reconciler.aws.locks import DynamoLock, ObjectLock
 from reconciler.aws.session import SessionFactory
 from reconciler.errors import ConfigError, LockError, StateConflict, StateError
-from reconciler.model import State
+from reconciler.model import InventoryEntry, State
 from reconciler.ports import LockInfo, StateSnapshot
 
 log = structlog.get_logger(__name__)
@@ -94,6 +94,31 @@ class S3StateBackend:
         except BotoCoreError as e:
             raise StateError(f"cannot write the state {self.url}: {e}") from e
         return StateSnapshot(state=new, version=str(answer["ETag"]))
+
+    def record(self, entries: Mapping[str, InventoryEntry | None], *,
+               durable: bool = True) -> None:
+        """One conditional write of the whole state with these records set or dropped (the
+        apply engine calls it once per group of results, not per cluster)."""
+        if not entries:
+            return
+        for attempt in range(_RECORD_ATTEMPTS):
+            snapshot = self.read()
+            inventory = dict(snapshot.state.inventory)
+            for name, entry in entries.items():
+                if entry is None:
+                    inventory.pop(name, None)
+                else:
+                    inventory[name] = entry
+            try:
+                self.write(replace(snapshot.state, inventory=inventory),
+                           expected_version=snapshot.version)
+                return
+            except StateConflict:
+                if attempt == _RECORD_ATTEMPTS - 1:
+                    raise
+
+    def settle(self) -> None:
+        """Nothing to fold: every record is written to the state object itself."""
 
     # --- lock ----------------------------------------------------------------------------------
 
@@ -174,6 +199,10 @@ class S3StateBackend:
                                    f"arn:aws:s3:::{self.bucket}/{self.key}* (and the lock "
                                    "table's GetItem, PutItem, DeleteItem)")
         return StateError(f"cannot {doing} the state {self.url}: {code}: {error_message(e)}")
+
+
+#: How often a record is written again after a concurrent write moved the object.
+_RECORD_ATTEMPTS = 3
 
 
 class _Missing(Exception):

@@ -64,14 +64,6 @@ def test_applying_twice_changes_nothing_the_second_time(gitops: GitOpsRepo) -> N
     assert {n: dict(c.spec) for n, c in gitops.live().items()} == before
 
 
-def test_a_cluster_still_being_created_is_waited_on_not_created_again(
-        gitops: GitOpsRepo) -> None:
-    assert gitops.gridops("apply", "--auto-approve").exit_code == 0
-    result = gitops.gridops("plan")  # immediately: still QUEUED/PENDING
-    assert "being created" in result.stdout
-    assert "Plan: 0 to create" in result.stdout
-
-
 def test_edit_shows_field_level_changes_and_apply_keeps_server_fields(
         gitops: GitOpsRepo) -> None:
     _applied(gitops)

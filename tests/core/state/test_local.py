@@ -163,3 +163,63 @@ def test_an_entry_without_deletion_protection_reads_as_protected(tmp_path: Path)
     path = tmp_path / "state.json"
     path.write_text('{"version": 1, "serial": 1, "inventory": [{"name": "a"}]}')
     assert LocalStateBackend(path).read().state.inventory["a"].deletion_protection is True
+
+
+# --- the journal ------------------------------------------------------------------------------
+
+def test_records_are_folded_into_every_read_and_settled_into_the_file(
+        backend: LocalStateBackend) -> None:
+    backend.write(_state("a", "b"), expected_version=None)
+    backend.record({"c": InventoryEntry(name="c"), "a": None})
+    backend.record({"b": InventoryEntry(name="b", deletion_protection=True)}, durable=False)
+    snap = backend.read()
+    assert sorted(snap.state.inventory) == ["b", "c"]
+    assert snap.state.inventory["b"].deletion_protection is True
+    assert snap.version == "1+2"
+    assert json.loads(backend.path.read_text())["serial"] == 1  # the file itself unchanged
+    backend.settle()
+    assert not backend.journal_path.exists()
+    assert sorted(e["name"] for e in json.loads(backend.path.read_text())["inventory"]) == \
+        ["b", "c"]
+    assert backend.read().version == "2"
+
+
+def test_a_record_between_read_and_write_makes_the_write_refuse(
+        backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    snap = backend.read()
+    backend.record({"b": InventoryEntry(name="b")})
+    with pytest.raises(StateConflict):
+        backend.write(_state("a"), expected_version=snap.version)
+    assert sorted(backend.read().state.inventory) == ["a", "b"]
+
+
+def test_a_journal_line_cut_short_by_a_crash_is_ignored_and_cut_before_the_next(
+        backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    backend.record({"b": InventoryEntry(name="b")})
+    with open(backend.journal_path, "ab") as f:
+        f.write(b'{"base": 1, "set": [{"name": "c"')  # killed mid-write
+    assert sorted(backend.read().state.inventory) == ["a", "b"]
+    backend.record({"d": InventoryEntry(name="d")})
+    assert sorted(backend.read().state.inventory) == ["a", "b", "d"]
+
+
+def test_journal_lines_left_from_before_the_last_write_are_not_applied_again(
+        backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    backend.record({"b": InventoryEntry(name="b")})
+    stale = backend.journal_path.read_bytes()
+    backend.settle()
+    snap = backend.read()
+    backend.write(State(inventory={}, serial=snap.state.serial),
+                  expected_version=snap.version)  # b and a removed on purpose
+    backend.journal_path.write_bytes(stale)  # as if the write crashed before removing it
+    assert backend.read().state.inventory == {}
+
+
+def test_a_corrupt_journal_line_is_refused_never_guessed_at(backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    backend.journal_path.write_text('not json\n{"base": 1, "set": [], "drop": []}\n')
+    with pytest.raises(StateError, match="journal .* is corrupt at line 1"):
+        backend.read()
