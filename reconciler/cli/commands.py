@@ -4,6 +4,7 @@ parses its options, builds the collaborators and calls ``reconciler.run``."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import click
 from reconciler import run
 from reconciler.cli.app import App, confirm, main, pass_app
 from reconciler.cli.aws import leftover_finder, with_preflight
+from reconciler.cli.completion import complete_cluster_names
 from reconciler.cli.github import (
     annotate,
     github_context,
@@ -258,7 +260,15 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
     backend = app.state(ws)
     finder = leftover_finder(app) if options.force_delete or app.aws_checks(ws) else None
     lock = app.lock_info()
-    with app.grid(ws) as grid, backend.lock(lock, wait_seconds=options.lock_wait):
+
+    def waiting(holder: Mapping[str, str], seconds: float) -> None:
+        who = holder.get("who", "another run") + (f" (run {holder['run']})"
+                                                   if holder.get("run") else "")
+        app.err(f"waiting for the state lock held by {who} since {holder.get('when', '?')} "
+                f"({seconds:.0f}s of {options.lock_wait:.0f}s)")
+
+    with app.grid(ws) as grid, backend.lock(lock, wait_seconds=options.lock_wait,
+                                             on_wait=waiting):
         if options.latest_from is not None and not _still_latest(app, options.latest_from, ws):
             return None
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
@@ -347,7 +357,7 @@ def status(app: App, as_json: bool) -> None:
 
 
 @main.command("import")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_cluster_names)
 @pass_app
 def import_(app: App, name: str) -> None:
     """Adopt the live cluster NAME: record it in the inventory so gridops manages it."""
@@ -389,11 +399,14 @@ def drift(app: App, /, as_json: bool, issue: bool, out_file: Path | None,
 
 @main.command("force-unlock")
 @click.argument("lock_id")
+@click.option("--force", is_flag=True,
+              help="S3 state: release a lock younger than a run may last (its holder may be "
+                   "alive: check first). A local lock held by a live process is never released.")
 @pass_app
-def force_unlock(app: App, lock_id: str) -> None:
+def force_unlock(app: App, lock_id: str, force: bool) -> None:
     """Release the apply lock LOCK_ID left behind by a run that died."""
     ws = app.workspace()
-    app.state(ws).force_unlock(lock_id)
+    app.state(ws).force_unlock(lock_id, force=force)
     app.out(f"Released lock {lock_id}.")
 
 

@@ -29,6 +29,7 @@ from reconciler.model import (
 )
 from reconciler.sources.schema import CLUSTER_SCHEMA, validate_document
 from reconciler.sources.secrets import parse_secret_ref
+from reconciler.sources.settings import DEFAULT_MAX_BYTES
 from reconciler.sources.validate import (
     KIND_CLUSTER,
     KIND_DEFAULTS,
@@ -38,7 +39,6 @@ from reconciler.sources.validate import (
     combine_findings,
 )
 from reconciler.sources.yamlsafe import (
-    DEFAULT_MAX_BYTES,
     YamlDocument,
     parse_documents,
     too_large,
