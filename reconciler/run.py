@@ -28,12 +28,14 @@ from reconciler.model import (
     InventoryEntry,
     LiveCluster,
     Ownership,
+    SecretRef,
     State,
 )
 from reconciler.plan import guards, planner, why
 from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
+from reconciler.sources.selfmanaged import OutputRead, OutputReader
 from reconciler.sources.settings import Settings
 
 
@@ -69,9 +71,35 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
     files, read_findings = loader.read_cluster_files(root, settings.clusters_dir,
                                                      max_bytes=settings.max_file_bytes)
     read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes)
+    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
+                                             read_output=terraform_reader(root))
     found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
+
+
+def terraform_reader(root: Path) -> OutputReader:
+    """Reads a self-managed cluster's terraform output (a file in the repository, which git
+    must not track, or an S3 state); a failure is the problem to report, never a value."""
+    def read(ref: SecretRef) -> OutputRead:
+        from reconciler.aws.terraform import read_terraform_value
+
+        file = dict(ref.params).get("file", "")
+        standing = gitsource.git_standing(root, file) if ref.kind == "fromTerraformOutput" \
+            else "none"
+        if standing == "tracked":
+            return OutputRead(problem=f"{file} holds secrets and is tracked by git: remove it "
+                                      f"(`git rm --cached {file}`), add it to .gitignore and "
+                                      "rotate the secrets its history holds")
+        try:
+            value = read_terraform_value(ref, repo_root=root)
+        except SecretError as e:
+            return OutputRead(problem=e.message + (f" ({e.hint})" if e.hint else ""))
+        warnings = (f"{file} holds secrets and git does not ignore it: add it to .gitignore "
+                    "so it is never committed",) if standing == "untracked" else ()
+        return OutputRead(value=value.value, where=value.where, serial=value.serial,
+                          lineage=value.lineage, warnings=warnings)
+
+    return read
 
 
 def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False
@@ -99,9 +127,10 @@ def _digest(settings_path: Path, files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster], str | None]:
-    def resolve(cluster: DesiredCluster) -> str | None:
-        return resolver.resolve(cluster.external_id, cluster=cluster.name)
+def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster, SecretRef],
+                                                           str | None]:
+    def resolve(cluster: DesiredCluster, ref: SecretRef) -> str | None:
+        return resolver.resolve(ref, cluster=cluster.name)
 
     return resolve
 
@@ -213,6 +242,13 @@ def check_not_stale(saved: Plan, fresh: Plan) -> None:
     if saved.live_fingerprint != fresh.live_fingerprint:
         raise StalePlan("the live clusters in Grid changed since the plan was made",
                         hint=_REPLAN + " and review it again")
+    changed = sorted(name for name in {*saved.inputs, *fresh.inputs}
+                     if saved.inputs.get(name) != fresh.inputs.get(name))
+    if changed:
+        sources = "; ".join(f"{n}: {(fresh.inputs.get(n) or saved.inputs[n]).get('source', '')}"
+                            for n in changed)
+        raise StalePlan(f"the terraform output of a self-managed cluster changed since the plan "
+                        f"was made ({sources})", hint=_REPLAN + " and review it again")
     if [c.essentials() for c in saved.changes] != [c.essentials() for c in fresh.changes] \
             or saved.unmanaged != fresh.unmanaged:
         raise StalePlan("the plan file does not match what gridops plans now (the file was "

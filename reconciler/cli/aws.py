@@ -145,7 +145,8 @@ def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool,
         with backend.lock(app.lock_info()):
             run.remember_leftovers(backend, name, tuple(x.ref for x in found))
         return
-    confirm(app, yes, question=f"Delete these {len(found)} resources?", flag="--yes")
+    confirm(app, yes, question=f"Delete these {len(found)} resources?", flag="--yes",
+            destructive=True)
     results = delete_leftovers(found, sessions)
     app.out(render_sweep_results(results))
     remaining = tuple(r.leftover.ref for r in results if r.outcome == "failed")
