@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, update_inventory
+from reconciler.aws.terraform import output_reader
 from reconciler.errors import (
     ConfigError,
     Finding,
@@ -35,7 +36,6 @@ from reconciler.plan import guards, planner, why
 from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
-from reconciler.sources.selfmanaged import OutputRead, OutputReader
 from reconciler.sources.settings import Settings
 
 
@@ -72,34 +72,9 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
                                                      max_bytes=settings.max_file_bytes)
     read_findings = [f.tagged("file") for f in read_findings]
     clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
-                                             read_output=terraform_reader(root))
+                                             read_output=output_reader(root))
     found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
-
-
-def terraform_reader(root: Path) -> OutputReader:
-    """Reads a self-managed cluster's terraform output (a file in the repository, which git
-    must not track, or an S3 state); a failure is the problem to report, never a value."""
-    def read(ref: SecretRef) -> OutputRead:
-        from reconciler.aws.terraform import read_terraform_value
-
-        file = dict(ref.params).get("file", "")
-        standing = gitsource.git_standing(root, file) if ref.kind == "fromTerraformOutput" \
-            else "none"
-        if standing == "tracked":
-            return OutputRead(problem=f"{file} holds secrets and is tracked by git: remove it "
-                                      f"(`git rm --cached {file}`), add it to .gitignore and "
-                                      "rotate the secrets its history holds")
-        try:
-            value = read_terraform_value(ref, repo_root=root)
-        except SecretError as e:
-            return OutputRead(problem=e.message + (f" ({e.hint})" if e.hint else ""))
-        warnings = (f"{file} holds secrets and git does not ignore it: add it to .gitignore "
-                    "so it is never committed",) if standing == "untracked" else ()
-        return OutputRead(value=value.value, where=value.where, serial=value.serial,
-                          lineage=value.lineage, warnings=warnings)
-
-    return read
 
 
 def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False
@@ -215,7 +190,7 @@ def _desired_at(ws: Workspace, rev: str) -> Mapping[str, DesiredCluster] | None:
         files = gitsource.read_tree_files(ws.root, rev, ws.settings.clusters_dir)
     except GitError:
         return None
-    return loader.load_desired(files)[0]
+    return loader.load_desired(files, read_output=output_reader(ws.root))[0]
 
 
 def pull_request_base(ws: Workspace, base: str | None, head: str | None) -> str | None:

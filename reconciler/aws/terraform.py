@@ -4,7 +4,8 @@
 
 ``read_terraform_value`` returns an output's value with where it came from (and the state's
 serial and lineage); every failure is a ``SecretError`` naming the file or state and the
-output, never a value (outputs hold secrets).
+output, never a value (outputs hold secrets). ``output_reader`` is the loader's reader for
+self-managed clusters: it also refuses an outputs file git tracks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from reconciler.errors import SecretError
 from reconciler.model import SecretRef
+from reconciler.sources import gitsource
+from reconciler.sources.selfmanaged import OutputRead, OutputReader
 
 DEFAULT_TERRAFORM_FILE = "terraform/outputs.json"
 DEFAULT_TERRAFORM_OUTPUT = "external_id"
@@ -143,3 +146,26 @@ def _inside(repo_root: Path, file: str) -> Path:
         raise SecretError(f"terraform output file {file} is outside the repository",
                           hint="give a path relative to the repository root")
     return path
+
+
+def output_reader(root: Path) -> OutputReader:
+    """Reads a self-managed cluster's terraform output (a file in the repository, which git
+    must not track, or an S3 state); a failure is the problem to report, never a value."""
+    def read(ref: SecretRef) -> OutputRead:
+        file = dict(ref.params).get("file", "")
+        standing = gitsource.git_standing(root, file) if ref.kind == "fromTerraformOutput" \
+            else "none"
+        if standing == "tracked":
+            return OutputRead(problem=f"{file} holds secrets and is tracked by git: remove it "
+                                      f"(`git rm --cached {file}`), add it to .gitignore and "
+                                      "rotate the secrets its history holds")
+        try:
+            value = read_terraform_value(ref, repo_root=root)
+        except SecretError as e:
+            return OutputRead(problem=e.message + (f" ({e.hint})" if e.hint else ""))
+        warnings = (f"{file} holds secrets and git does not ignore it: add it to .gitignore "
+                    "so it is never committed",) if standing == "untracked" else ()
+        return OutputRead(value=value.value, where=value.where, serial=value.serial,
+                          lineage=value.lineage, warnings=warnings)
+
+    return read
