@@ -9,7 +9,6 @@ from pathlib import Path
 from types import FrameType
 
 import click
-import structlog
 
 from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
 
@@ -105,6 +104,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _configure_logging() -> None:
     """Log to stderr, unless the main CLI has set logging up already."""
+    import structlog
+
     if not structlog.is_configured():
         structlog.configure(
             logger_factory=structlog.PrintLoggerFactory(sys.stderr),
