@@ -99,6 +99,11 @@ class DesiredCluster:
     ``performance_profile`` is the wire enum. ``aws_extra`` holds the other
     AWSClusterDriverSpec fields the document sets (wire camelCase keys); only those keys are
     managed. ``labels`` and ``deletion_protection`` are local and never sent to Grid.
+    A self-managed cluster (``spec.selfManaged``) also has ``kubernetes_extra``, the
+    ``driver.kubernetes`` fields its terraform output sets besides ``aws`` (managed too),
+    ``extra_secrets``, the wire path and reference of each secret there besides the external
+    id, and ``inputs``: where the output was read, its digest (secrets left out) and the
+    state's serial and lineage, so a saved plan is stale when the output changes.
     """
 
     name: str
@@ -111,6 +116,9 @@ class DesiredCluster:
     labels: tuple[tuple[str, str], ...] = ()
     aws_extra: tuple[tuple[str, Any], ...] = ()
     source: SourceLocation = field(default_factory=lambda: SourceLocation(""))
+    kubernetes_extra: tuple[tuple[str, Any], ...] = ()
+    extra_secrets: tuple[tuple[str, SecretRef], ...] = ()
+    inputs: tuple[tuple[str, str], ...] = ()
     #: where each field was written, by document path (``spec.performanceProfile``,
     #: ``spec.instanceTypes[g4dn.xlarge].overprovisionedOnDemand``, ``spec.aws.fsxEnabled``):
     #: the cluster's file or the defaults file it came from. Display only.
@@ -188,12 +196,45 @@ class Ownership(StrEnum):
 
 
 @dataclass(frozen=True)
+class Intent:
+    """A change gridops recorded before asking Grid for it (as Crossplane's create-pending
+    annotation): whoever reads the state next knows what may have happened."""
+
+    #: ``create``, ``update`` or ``delete``
+    action: str
+    #: when it was recorded (ISO 8601, UTC, whole seconds)
+    at: str
+    #: the run that recorded it (the apply lock's id)
+    run: str = ""
+    #: the managed view of what was sent (``wire.managed_view``; never a secret), {} for deletes
+    sent: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "at": self.at, "run": self.run, "sent": self.sent}
+
+    @classmethod
+    def from_json(cls, data: Any, name: str) -> Intent:
+        if not isinstance(data, Mapping) or data.get("action") not in INTENT_ACTIONS \
+                or not isinstance(data.get("at"), str) \
+                or not isinstance(data.get("sent", {}), Mapping):
+            raise TypeError(f"inventory entry {name}: intent must be an object with an action "
+                            f"({', '.join(INTENT_ACTIONS)}), at and sent")
+        return cls(action=data["action"], at=data["at"], run=str(data.get("run", "")),
+                   sent=data.get("sent", {}))
+
+
+INTENT_ACTIONS = ("create", "update", "delete")
+
+
+@dataclass(frozen=True)
 class InventoryEntry:
-    """A cluster gridops owns.
+    """A cluster gridops owns, or is creating.
 
     ``deletion_protection`` is as of the last apply; ``pending_delete`` is set when a delete was
     requested but not yet confirmed (kept so the next run retries); ``leftovers`` lists AWS
-    resources a finished delete left behind (ARNs or ids), empty when clean.
+    resources a finished delete left behind (ARNs or ids), empty when clean. ``intent`` is the
+    change recorded before its Grid call and not yet settled: with a ``create`` intent the
+    entry is not owned yet; the planner adopts the cluster when Grid shows it as it was sent.
     """
 
     name: str
@@ -204,14 +245,23 @@ class InventoryEntry:
     applied_sha: str | None = None
     pending_delete: bool = False
     leftovers: tuple[str, ...] = ()
+    intent: Intent | None = None
+
+    @property
+    def creating(self) -> bool:
+        """A create was asked for and not yet confirmed: not owned until it is."""
+        return self.intent is not None and self.intent.action == "create"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "name": self.name, "ownership": self.ownership.value,
             "deletionProtection": self.deletion_protection, "region": self.region,
             "roleArn": self.role_arn, "appliedSha": self.applied_sha,
             "pendingDelete": self.pending_delete, "leftovers": list(self.leftovers),
         }
+        if self.intent is not None:
+            data["intent"] = self.intent.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> InventoryEntry:
@@ -233,6 +283,7 @@ class InventoryEntry:
             region=str(data.get("region", "")), role_arn=str(data.get("roleArn", "")),
             applied_sha=sha if isinstance(sha, str) else None,
             pending_delete=data.get("pendingDelete", False), leftovers=tuple(leftovers),
+            intent=Intent.from_json(data["intent"], name) if data.get("intent") else None,
         )
 
 

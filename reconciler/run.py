@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from reconciler.apply.engine import Inventory, apply_plan, update_inventory
+from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, update_inventory
+from reconciler.aws.terraform import output_reader
 from reconciler.errors import (
     ConfigError,
     Finding,
@@ -28,10 +29,11 @@ from reconciler.model import (
     InventoryEntry,
     LiveCluster,
     Ownership,
+    SecretRef,
     State,
 )
 from reconciler.plan import guards, planner, why
-from reconciler.plan.types import Action, ApplyResult, Outcome, Plan
+from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
 from reconciler.sources.settings import Settings
@@ -69,7 +71,8 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
     files, read_findings = loader.read_cluster_files(root, settings.clusters_dir,
                                                      max_bytes=settings.max_file_bytes)
     read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes)
+    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
+                                             read_output=output_reader(root))
     found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
 
@@ -99,9 +102,10 @@ def _digest(settings_path: Path, files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster], str | None]:
-    def resolve(cluster: DesiredCluster) -> str | None:
-        return resolver.resolve(cluster.external_id, cluster=cluster.name)
+def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster, SecretRef],
+                                                           str | None]:
+    def resolve(cluster: DesiredCluster, ref: SecretRef) -> str | None:
+        return resolver.resolve(ref, cluster=cluster.name)
 
     return resolve
 
@@ -186,7 +190,7 @@ def _desired_at(ws: Workspace, rev: str) -> Mapping[str, DesiredCluster] | None:
         files = gitsource.read_tree_files(ws.root, rev, ws.settings.clusters_dir)
     except GitError:
         return None
-    return loader.load_desired(files)[0]
+    return loader.load_desired(files, read_output=output_reader(ws.root))[0]
 
 
 def pull_request_base(ws: Workspace, base: str | None, head: str | None) -> str | None:
@@ -213,6 +217,13 @@ def check_not_stale(saved: Plan, fresh: Plan) -> None:
     if saved.live_fingerprint != fresh.live_fingerprint:
         raise StalePlan("the live clusters in Grid changed since the plan was made",
                         hint=_REPLAN + " and review it again")
+    changed = sorted(name for name in {*saved.inputs, *fresh.inputs}
+                     if saved.inputs.get(name) != fresh.inputs.get(name))
+    if changed:
+        sources = "; ".join(f"{n}: {(fresh.inputs.get(n) or saved.inputs[n]).get('source', '')}"
+                            for n in changed)
+        raise StalePlan(f"the terraform output of a self-managed cluster changed since the plan "
+                        f"was made ({sources})", hint=_REPLAN + " and review it again")
     if [c.essentials() for c in saved.changes] != [c.essentials() for c in fresh.changes] \
             or saved.unmanaged != fresh.unmanaged:
         raise StalePlan("the plan file does not match what gridops plans now (the file was "
@@ -253,12 +264,17 @@ def plan_for_apply(ws: Workspace, grid: GridAPI, backend: StateBackend,
 
 def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
                   resolver: SecretResolver, *, force_delete: bool,
-                  find_leftovers: LeftoverFinder | None) -> tuple[ApplyResult, list[str]]:
-    """Carry out ``plan`` (the caller holds the lock), then sweep what finished deletes left
-    behind when ``find_leftovers`` is given. Returns the result and notes for the reader."""
+                  find_leftovers: LeftoverFinder | None, run_id: str = "",
+                  parallelism: int = DEFAULT_PARALLELISM,
+                  on_event: Callable[[ChangeResult], None] | None = None,
+                  ) -> tuple[ApplyResult, list[str]]:
+    """Carry out ``plan`` (the caller holds the lock; ``run_id`` marks its intents), then
+    sweep what finished deletes left behind when ``find_leftovers`` is given. Returns the
+    result and notes for the reader."""
     before = backend.read().state
     result = apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
-                        git_sha=plan.git_sha)
+                        git_sha=plan.git_sha, run_id=run_id, parallelism=parallelism,
+                        on_event=on_event)
     if find_leftovers is None:
         return result, []
     return result, record_leftovers(backend, sweep_targets(before, plan, result),
@@ -285,7 +301,8 @@ def import_cluster(name: str, ws: Workspace, grid: GridAPI, backend: StateBacken
         applied_sha=ws.desired.git_sha)
     with backend.lock(lock):
         snap = backend.read()
-        if name in snap.state.inventory:
+        current = snap.state.inventory.get(name)
+        if current is not None and not current.creating:
             raise ConfigError(f"{name} is already managed by gridops")
         inventory = {**snap.state.inventory, name: entry}
         backend.write(State(inventory=inventory, serial=snap.state.serial),
@@ -293,10 +310,11 @@ def import_cluster(name: str, ws: Workspace, grid: GridAPI, backend: StateBacken
     return entry
 
 
-def exit_code_for_plan(plan: Plan, *, drift: bool = False) -> int:
-    """0 nothing, 2 something (changes to make; with ``drift``, anything that differs from git,
-    FAILED and blocked clusters too), 1 is any error."""
-    return 2 if (plan.has_drift if drift else plan.has_changes) else 0
+def exit_code_for_plan(plan: Plan) -> int:
+    """2 whenever live differs from git (changes to make, blocked and FAILED clusters, a wait
+    that will still leave a difference), 0 when every cluster is as written or on its way
+    there; 1 is any error. ``plan --detailed-exitcode`` and ``drift`` share it."""
+    return 2 if plan.has_drift else 0
 
 
 #: Finds what a deleted cluster left in its AWS account, as inventory references.
@@ -312,7 +330,7 @@ def sweep_targets(before: State, plan: Plan, result: ApplyResult) -> list[Invent
     targets = []
     for change in plan.changes:
         entry = before.inventory.get(change.name)
-        if entry is None or change.name in desired:
+        if entry is None or entry.creating or change.forget or change.name in desired:
             continue
         finished = planner.is_dropped_from_inventory(change)
         remembered = change.action is Action.NOOP and bool(entry.leftovers)

@@ -1,24 +1,31 @@
-"""Carry out a plan against Grid, one cluster at a time, recording the inventory as it goes.
+"""Carry out a plan against Grid, ``parallelism`` clusters at a time, recording what it does.
 
 Each cluster gets its own result; a failure (a missing secret, a Grid refusal) is that
-cluster's result and the others go on. The state is re-read and written after every cluster,
-so what was done is never lost. Secrets are resolved here, only for the requests that carry
+cluster's result and the others go on. Before any Grid call, one durable record holds the
+intent of every change (what is about to be created, updated or deleted, and what is sent);
+after each call its outcome is recorded, in groups (``FLUSH_SECONDS``), and the state is
+settled once at the end. So each cluster costs O(1) state work, and a crash at any instant
+leaves intents the next plan settles: a cluster a lost create made is adopted, a create that
+never happened is tried again. Secrets are resolved here, only for the requests that carry
 them, and their values never reach a result or an error text.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-from reconciler.errors import ConfigError, GridConflict, GridNotFound, GridopsError, StateConflict
+from reconciler.apply.steps import Call, Done, Unsettled, run_step
+from reconciler.errors import ConfigError, GridopsError, StateConflict
 from reconciler.live import wire
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_FAILED,
     PHASE_RUNNING,
+    Intent,
     InventoryEntry,
     Ownership,
     State,
@@ -31,6 +38,12 @@ from reconciler.sources.secrets import MASK
 Inventory = dict[str, InventoryEntry]
 #: How a step changes the inventory once its Grid call succeeded.
 InventoryEdit = Callable[[Inventory], Inventory]
+#: Grid calls in flight at once unless told otherwise (as Terraform's -parallelism).
+DEFAULT_PARALLELISM = 10
+#: Outcomes are recorded at least this often (and at the end); each intent is recorded
+#: durably before its Grid call, so an outcome lost with a crash is settled by the next plan.
+FLUSH_SECONDS = 0.5
+_STATE_PREFIX = "done in Grid, but the state was not updated: "
 
 
 @dataclass(frozen=True)
@@ -39,125 +52,191 @@ class _Run:
 
     grid: GridAPI
     secrets: SecretResolver
-    backend: StateBackend
     force_delete: bool
     git_sha: str | None
+    run_id: str
+    at: str
 
 
 def apply_plan(plan: Plan, grid: GridAPI, secrets: SecretResolver, backend: StateBackend, *,
-               force_delete: bool = False, git_sha: str | None,
+               force_delete: bool = False, git_sha: str | None, run_id: str = "",
+               parallelism: int = DEFAULT_PARALLELISM,
                on_event: Callable[[ChangeResult], None] | None = None) -> ApplyResult:
-    """Every change of ``plan`` in order; ``on_event`` hears each cluster's result as it comes."""
-    run = _Run(grid, secrets, backend, force_delete, git_sha)
-    results = []
+    """Every change of ``plan``; ``on_event`` hears each cluster's result as it comes (in the
+    order they finish); the returned results are in plan order."""
+    run = _Run(grid, secrets, force_delete, git_sha, run_id, _now())
+    before = dict(backend.read().state.inventory)
+    book = _Book(backend, on_event)
+    prepared = [_prepared(run, change, before.get(change.name), book)
+                for change in plan.changes if change.action.changes_grid]
+    calls = [c for c in prepared if c is not None]
+    try:
+        backend.record({c.change.name: c.intent for c in calls}, durable=True)
+    except GridopsError as e:
+        for call in calls:
+            book.fail(run, call.change, e, prefix="nothing was sent: the intent could not be "
+                                                  "recorded: ")
+        calls = []
+    with ThreadPoolExecutor(max_workers=max(parallelism, 1),
+                            thread_name_prefix="gridops-apply") as pool:
+        pending: dict[Future[Done], Call] = {
+            pool.submit(run_step, grid, call): call for call in calls}
+        while pending:
+            finished, _ = wait(pending, timeout=FLUSH_SECONDS, return_when="FIRST_COMPLETED")
+            for future in finished:
+                call = pending.pop(future)
+                _settle(run, book, call, before.get(call.change.name), future)
+            book.flush(run, at_most_every=FLUSH_SECONDS)
     for change in plan.changes:
-        result = _carry_out(run, change)
-        results.append(result)
-        if on_event is not None:
-            on_event(result)
-    return ApplyResult(results=tuple(results), git_sha=git_sha)
-
-
-def _carry_out(run: _Run, change: Change) -> ChangeResult:
-    step = _STEPS.get(change.action, _bookkeep)
+        if not change.action.changes_grid:
+            book.done(change, _bookkept(change, before.get(change.name)), change.phase)
+    book.flush(run)
     try:
-        phase, edit = step(run, change)
+        backend.settle()
     except GridopsError as e:
-        return _failed(run, change, e)
+        book.state_failed(run, e)
+    return ApplyResult(results=book.in_order(plan), git_sha=git_sha)
+
+
+def _prepared(run: _Run, change: Change, entry: InventoryEntry | None,
+              book: _Book) -> Call | None:
+    """The call for ``change`` with its secrets and its intent record, or None (its result is
+    a failure) when a secret cannot be had or the plan is incomplete."""
     try:
-        update_inventory(run.backend, edit)
+        if change.action is not Action.DELETE and change.spec is None:
+            raise ConfigError(f"the plan's {change.action.value} of {change.name} has no spec",
+                              hint="make a new plan with `gridops plan --out`")
+        resolved = {path: run.secrets.resolve(ref, cluster=change.name)
+                    for path, ref in change.secrets.items()}
     except GridopsError as e:
-        prefix = "done in Grid, but the state was not updated: " \
-            if change.action.changes_grid else ""
-        return _failed(run, change, e, prefix=prefix)
-    done = change.action.changes_grid or change.action is Action.NOOP
-    outcome = Outcome.OK if done else Outcome.SKIPPED
-    return ChangeResult(name=change.name, action=change.action, outcome=outcome, phase=phase)
+        book.fail(run, change, e)
+        return None
+    return Call(change=change, secrets=resolved, intent=_intent_entry(run, change, entry),
+                force_delete=run.force_delete)
 
 
-def _failed(run: _Run, change: Change, error: GridopsError, *, prefix: str = "") -> ChangeResult:
-    text = prefix + error.message + (f" ({error.hint})" if error.hint else "")
+def _intent_entry(run: _Run, change: Change, entry: InventoryEntry | None) -> InventoryEntry:
+    sent = wire.managed_view(change.spec, change.managed_aws_keys) if change.spec else {}
+    intent = Intent(action=change.action.value, at=run.at, run=run.run_id, sent=sent)
+    if change.action is Action.CREATE:
+        return _entry_for(InventoryEntry(name=change.name, ownership=Ownership.CREATED,
+                                         intent=intent), change, run.git_sha)
+    if change.action is Action.DELETE:
+        base = entry or InventoryEntry(name=change.name)
+        return replace(base, pending_delete=True, intent=intent)
+    return replace(entry or InventoryEntry(name=change.name), intent=intent)
+
+
+def _settle(run: _Run, book: _Book, call: Call, entry: InventoryEntry | None,
+            future: Future[Done]) -> None:
+    """Record what one Grid call came to."""
+    change = call.change
+    try:
+        done = future.result()
+    except Unsettled as e:  # the intent stays: the next plan settles it
+        book.fail(run, change, e)
+        return
+    except GridopsError as e:  # it did not happen: the record is as it was
+        book.fail(run, change, e, restore=entry)
+        return
+    if change.action is Action.DELETE:
+        after = replace(call.intent or InventoryEntry(name=change.name), intent=None)
+    else:
+        after = _entry_for(replace(call.intent or InventoryEntry(name=change.name),
+                                   intent=None), change, run.git_sha)
+    book.done(change, after, done.phase, note=done.note, changed=True)
+
+
+def _bookkept(change: Change, entry: InventoryEntry | None) -> InventoryEntry | None | bool:
+    """No Grid call: drop an entry whose cluster is gone (or never came), adopt the cluster
+    of a lost create, or refresh deletion protection so a merged ``deletionProtection:
+    false`` takes effect before the cluster leaves git. False: nothing to record."""
+    if entry is None:
+        return False
+    if is_dropped_from_inventory(change):
+        return None
+    after = replace(entry, intent=None) if change.adopt else entry
+    if after.deletion_protection != change.deletion_protection and not change.forget \
+            and not after.creating:
+        after = replace(after, deletion_protection=change.deletion_protection)
+    return after if after != entry else False
+
+
+class _Book:
+    """The results so far and the records not yet written."""
+
+    def __init__(self, backend: StateBackend,
+                 on_event: Callable[[ChangeResult], None] | None) -> None:
+        self._backend = backend
+        self._on_event = on_event
+        self._results: dict[str, ChangeResult] = {}
+        self._unwritten: dict[str, InventoryEntry | None] = {}
+        self._waiting: list[str] = []  # results whose records are not written yet
+        self._last_flush = time.monotonic()
+
+    def done(self, change: Change, record: InventoryEntry | None | bool, phase: str, *,
+             note: str = "", changed: bool = False) -> None:
+        if record is not False:
+            self._unwritten[change.name] = record if isinstance(record, InventoryEntry) \
+                else None
+            self._waiting.append(change.name)
+        ok = changed or change.action is Action.NOOP
+        self._emit(ChangeResult(name=change.name, action=change.action,
+                                outcome=Outcome.OK if ok else Outcome.SKIPPED, phase=phase,
+                                note=note))
+
+    def fail(self, run: _Run, change: Change, error: GridopsError, *, prefix: str = "",
+             restore: InventoryEntry | None | bool = False) -> None:
+        if restore is not False:
+            self._unwritten[change.name] = restore if isinstance(restore, InventoryEntry) \
+                else None
+        self._emit(ChangeResult(name=change.name, action=change.action,
+                                outcome=Outcome.FAILED, phase=change.phase,
+                                error=_masked(run, prefix + _text(error))))
+
+    def flush(self, run: _Run, *, at_most_every: float = 0.0) -> None:
+        if not self._unwritten or time.monotonic() - self._last_flush < at_most_every:
+            return
+        records, self._unwritten = self._unwritten, {}
+        waiting, self._waiting = self._waiting, []
+        self._last_flush = time.monotonic()
+        try:
+            self._backend.record(records, durable=False)
+        except GridopsError as e:
+            self._mark_unrecorded(run, waiting, e)
+
+    def state_failed(self, run: _Run, error: GridopsError) -> None:
+        self._mark_unrecorded(run, [n for n, r in self._results.items()
+                                    if r.outcome is Outcome.OK and r.action.changes_grid], error)
+
+    def in_order(self, plan: Plan) -> tuple[ChangeResult, ...]:
+        return tuple(self._results[c.name] for c in plan.changes if c.name in self._results)
+
+    def _mark_unrecorded(self, run: _Run, names: list[str], error: GridopsError) -> None:
+        for name in names:
+            result = self._results[name]
+            prefix = _STATE_PREFIX if result.action.changes_grid else ""
+            self._results[name] = replace(result, outcome=Outcome.FAILED,
+                                          error=_masked(run, prefix + _text(error)))
+
+    def _emit(self, result: ChangeResult) -> None:
+        self._results[result.name] = result
+        if self._on_event is not None:
+            self._on_event(result)
+
+
+def _text(error: GridopsError) -> str:
+    return error.message + (f" ({error.hint})" if error.hint else "")
+
+
+def _masked(run: _Run, text: str) -> str:
     for value in run.secrets.resolved_values():
         text = text.replace(value, MASK) if value else text
-    return ChangeResult(name=change.name, action=change.action, outcome=Outcome.FAILED,
-                        error=text, phase=change.phase)
+    return text
 
 
-# --- the steps: each does its Grid call and says how the inventory changes ---------------------
-
-def _create(run: _Run, change: Change) -> tuple[str, InventoryEdit]:
-    spec = wire.put_secrets(_spec_of(change), _resolve(run, change))
-    try:
-        live = run.grid.create_cluster(change.name, spec)
-    except GridConflict as e:
-        raise GridConflict(f"{change.name} already exists in Grid (made outside this plan)",
-                           status=e.status,
-                           hint=f"adopt it with `gridops import {change.name}`") from e
-    entry = _entry_for(InventoryEntry(name=change.name, ownership=Ownership.CREATED), change,
-                       run.git_sha)
-    return live.phase, lambda inv: {**inv, change.name: entry}
-
-
-def _update(run: _Run, change: Change) -> tuple[str, InventoryEdit]:
-    live = run.grid.get_cluster(change.cluster_id or change.name)
-    spec = wire.merge_for_update(live.spec, _spec_of(change), change.managed_aws_keys,
-                                 _resolve(run, change))
-    updated = run.grid.update_cluster(live.id, change.name, spec)
-    default = InventoryEntry(name=change.name)
-
-    def edit(inv: Inventory) -> Inventory:
-        return {**inv, change.name: _entry_for(inv.get(change.name, default), change,
-                                               run.git_sha)}
-
-    return updated.phase, edit
-
-
-def _delete(run: _Run, change: Change) -> tuple[str, InventoryEdit]:
-    # already gone: fine, the next plan sees that and drops it from the inventory
-    with contextlib.suppress(GridNotFound):
-        run.grid.delete_cluster(change.cluster_id or change.name, force=run.force_delete)
-
-    def edit(inv: Inventory) -> Inventory:
-        entry = inv.get(change.name)
-        return inv if entry is None else {**inv, change.name: replace(entry, pending_delete=True)}
-
-    return "", edit
-
-
-def _bookkeep(run: _Run, change: Change) -> tuple[str, InventoryEdit]:
-    """No Grid call: drop an entry whose cluster is gone, or refresh deletion protection so a
-    merged ``deletionProtection: false`` takes effect before the cluster leaves git."""
-    def edit(inv: Inventory) -> Inventory:
-        entry = inv.get(change.name)
-        if entry is None:
-            return inv
-        if is_dropped_from_inventory(change):
-            return {k: v for k, v in inv.items() if k != change.name}
-        if entry.deletion_protection == change.deletion_protection:
-            return inv
-        return {**inv, change.name: replace(entry,
-                                            deletion_protection=change.deletion_protection)}
-
-    return change.phase, edit
-
-
-_STEPS: Mapping[Action, Callable[[_Run, Change], tuple[str, InventoryEdit]]] = {
-    Action.CREATE: _create, Action.UPDATE: _update, Action.DELETE: _delete,
-}
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-def _spec_of(change: Change) -> Mapping[str, object]:
-    if change.spec is None:
-        raise ConfigError(f"the plan's {change.action.value} of {change.name} has no spec",
-                          hint="make a new plan with `gridops plan --out`")
-    return change.spec
-
-
-def _resolve(run: _Run, change: Change) -> dict[str, str]:
-    return {path: run.secrets.resolve(ref, cluster=change.name)
-            for path, ref in change.secrets.items()}
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _entry_for(entry: InventoryEntry, change: Change, git_sha: str | None) -> InventoryEntry:

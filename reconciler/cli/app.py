@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import structlog
 
 from reconciler import __version__, run
 from reconciler.errors import (
@@ -26,14 +25,23 @@ from reconciler.errors import (
     GridopsError,
     ValidationError,
 )
-from reconciler.logs import choose_format, configure_logging
 from reconciler.ports import GridAPI, LockInfo, StateBackend
 from reconciler.sources import gitsource
 from reconciler.sources.secrets import Masker, Resolver, env_provider
 from reconciler.sources.settings import SETTINGS_FILE
 from reconciler.views.color import use_color
 
-log = structlog.get_logger("gridops")
+
+class _Log:
+    """The ``gridops`` structlog logger, made on first use (structlog loads with it)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import structlog
+
+        return getattr(structlog.get_logger("gridops"), name)
+
+
+log = _Log()
 
 
 @dataclass
@@ -232,6 +240,8 @@ def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_
     resolver = _make_resolver(env, root)
     masker = Masker(resolver, env)
     color_err = use_color(sys.stderr, env, disabled=no_color)
+    from reconciler.logs import choose_format, configure_logging
+
     configure_logging(fmt=choose_format(log_format, env, sys.stderr), verbose=verbose,
                       masker=masker, color=color_err)
     ctx.obj = App(root=root, settings_file=settings_file or SETTINGS_FILE, grid_url=grid_url,
@@ -245,10 +255,18 @@ pass_app = click.make_pass_decorator(App)
 
 
 def confirm(app: App, auto_approve: bool, *, question: str = "Apply these changes?",
-             flag: str = "--auto-approve") -> None:
+            flag: str = "--auto-approve", destructive: bool = False) -> None:
+    """Ask at a terminal before changing anything: y/N, or for something ``destructive``
+    (a delete) the word ``yes`` typed out, as Terraform asks."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
         raise Aborted("no terminal to confirm", hint=f"review the above and run again with {flag}")
+    if destructive:
+        answer = click.prompt(f"{question} This deletes what is listed above; only 'yes' "
+                              "will be accepted to approve", default="", show_default=False)
+        if answer.strip() != "yes":
+            raise Aborted("cancelled (the answer was not 'yes'); nothing was changed")
+        return
     if not click.confirm(question, default=False):
         raise Aborted("cancelled; nothing was changed")

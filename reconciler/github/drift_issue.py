@@ -24,7 +24,7 @@ def drift_marker(settings_file: str) -> str:
 def is_drift(change: Change) -> bool:
     """A change that shows live differs from git (``Action.is_drift``, the rule
     ``gridops drift`` exits 2 on)."""
-    return change.action.is_drift
+    return change.differs
 
 
 def has_drift(plan: Plan) -> bool:

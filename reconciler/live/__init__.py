@@ -10,8 +10,10 @@
   ``GRIDOPS_SIM_DELETE_SECONDS`` override the delays. Fault knobs, as ``gridops sim serve``
   has them: ``faultRate``, ``faultSeed``, ``faultKinds`` (comma-separated), ``faultMethod``,
   ``faultPath``, ``faultAfterCommit``, ``faultHangSeconds``; ``clientTimeout`` is the
-  client's timeout in seconds (so a hang can be tried quickly). ``SIM_PARAMETERS`` lists
-  every parameter with its bounds; anything else, or a value out of range, is a clear error.
+  client's timeout in seconds (so a hang can be tried quickly). ``failedPolls=K``: each new
+  cluster answers FAILED to K polls (as while Grid retries) before it turns RUNNING.
+  ``SIM_PARAMETERS`` lists every parameter with its bounds; anything else, or a value out of
+  range, is a clear error.
 
 Before any of that, the URL passes the policy of ``reconciler.gridurl`` (https, or http only
 to loopback; no user info, control characters, metadata addresses or other schemes).
@@ -79,6 +81,8 @@ class SimUrl:
     faults: FaultPolicy = field(default_factory=FaultPolicy)
     #: the client's timeout in seconds
     client_timeout: float = 30.0
+    #: polls a new cluster answers FAILED before it turns RUNNING
+    failed_polls: int = 0
 
 
 @contextmanager
@@ -99,7 +103,8 @@ def open_grid(url: str, *, env: Mapping[str, str], home: Path, repo_root: Path,
         credentials = _sim_credentials(env if send_credentials else {})
         with SimServer(sim.db_path, user_id=credentials.user_id, api_key=credentials.api_key,
                        create_seconds=sim.create_seconds, delete_seconds=sim.delete_seconds,
-                       latency_seconds=sim.latency_seconds, fault_policy=sim.faults) as server, \
+                       latency_seconds=sim.latency_seconds, fault_policy=sim.faults,
+                       failed_polls=sim.failed_polls) as server, \
                 GridClient(server.url, credentials, timeout=sim.client_timeout) as client:
             yield client
         return
@@ -143,7 +148,8 @@ def parse_sim_url(url: str, *, env: Mapping[str, str], repo_root: Path) -> SimUr
                   delete_seconds=values.get("deleteSeconds", SIM_DELETE_SECONDS),
                   latency_seconds=values.get("latency", 0.0),
                   faults=_fault_policy(shown, values),
-                  client_timeout=values.get("clientTimeout", 30.0) or 30.0)
+                  client_timeout=values.get("clientTimeout", 30.0) or 30.0,
+                  failed_polls=values.get("failedPolls", 0))
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,12 @@ def _path(text: str) -> str:
     return text
 
 
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        raise ValueError("is not a whole number from 0 to 999999")
+    return int(text)
+
+
 #: Every ``sim://`` parameter. A new knob is one more entry (and a field of SimUrl).
 SIM_PARAMETERS: Mapping[str, SimParameter] = {
     "createSeconds": SimParameter(seconds_between(0, 3600), env="GRIDOPS_SIM_CREATE_SECONDS"),
@@ -213,6 +225,7 @@ SIM_PARAMETERS: Mapping[str, SimParameter] = {
     "faultKinds": SimParameter(parse_kinds),
     "faultMethod": SimParameter(_method),
     "faultPath": SimParameter(_path),
+    "failedPolls": SimParameter(_count),
 }
 
 
@@ -233,3 +246,4 @@ def _sim_credentials(env: Mapping[str, str]) -> Credentials:
     if env.get("GRID_USER_ID") and env.get("GRID_API_KEY"):
         return Credentials(user_id=env["GRID_USER_ID"], api_key=env["GRID_API_KEY"])
     return Credentials(user_id=SIM_USER_ID, api_key=SIM_API_KEY)
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from reconciler.errors import SecretError
 from reconciler.live import wire
@@ -22,13 +23,15 @@ from reconciler.model import (
     DesiredState,
     InventoryEntry,
     LiveCluster,
+    SecretRef,
     State,
 )
 from reconciler.plan.diff import creation_fields, diff_secret, diff_specs
 from reconciler.plan.document import in_document_terms
 from reconciler.plan.types import Action, Change, FieldChange, Plan
 
-SecretLookup = Callable[[DesiredCluster], str | None]
+#: A secret's value for comparing (None when it is not available).
+SecretLookup = Callable[[DesiredCluster, SecretRef], str | None]
 
 UNMANAGED_REASON = ("exists in Grid but is not managed by gridops: adopt it with "
                     "`gridops import {name}`")
@@ -41,8 +44,8 @@ LEFTOVERS_REASON = ("deleted, but {count} AWS resource(s) were left behind: "
 
 def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, *,
               resolve_secret: SecretLookup, prune: bool, now: str) -> Plan:
-    """What to do to each cluster. ``resolve_secret`` gives a desired cluster's externalId
-    (or None when it is not available; then that field is not compared)."""
+    """What to do to each cluster. ``resolve_secret`` gives the value of a desired cluster's
+    secret reference (or None when it is not available; then that field is not compared)."""
     present = [c for c in live if c.phase != PHASE_DELETED]
     unknown = {c.name: c for c in present if is_unreadable(c)}
     byoc = {c.name: c for c in present if c.is_byoc and c.name not in unknown}
@@ -58,14 +61,21 @@ def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, 
     stale = sorted(set(inventory) - set(desired.clusters) - set(unknown))
     if prune:
         changes.extend(_plan_stale(inventory[name], byoc.get(name)) for name in stale)
-    elif stale:
-        warnings.append("prune is off: these clusters left git but are kept: "
-                        + ", ".join(stale))
-    unmanaged = sorted(set(byoc) - set(desired.clusters) - set(inventory))
+    else:
+        changes.extend(_forget(inventory[name], byoc.get(name)) for name in stale
+                       if inventory[name].creating and not made_by_intent(
+                           inventory[name], byoc.get(name)))
+        kept = [name for name in stale if not inventory[name].creating]
+        if kept:
+            warnings.append("prune is off: these clusters left git but are kept: "
+                            + ", ".join(kept))
+    owned = set(inventory) - {c.name for c in changes if c.forget}
+    unmanaged = sorted(set(byoc) - set(desired.clusters) - owned)
     return Plan(changes=tuple(sorted(changes, key=lambda c: c.name)), created_at=now,
                 git_sha=desired.git_sha, live_fingerprint=wire.live_fingerprint(live),
                 desired_digest=desired.digest,
-                unmanaged=tuple(unmanaged), warnings=tuple(warnings))
+                unmanaged=tuple(unmanaged), warnings=tuple(warnings),
+                inputs={c.name: dict(c.inputs) for c in desired.clusters.values() if c.inputs})
 
 
 def is_unreadable(live: LiveCluster) -> bool:
@@ -99,6 +109,8 @@ def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryE
                   resolve_secret: SecretLookup, warnings: list[str]) -> Change:
     if live is None:
         reason = "new in git" if entry is None else (
+            f"{_intent_words(entry)} did not take effect; will be created"
+            if entry.creating else
             "deleted by an earlier run and back in git; will be created again"
             if entry.pending_delete else
             "owned by gridops but gone from Grid (deleted outside gridops?); "
@@ -107,20 +119,93 @@ def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryE
                                field_changes=_creation_fields(c))
     if entry is None:
         return _desired_change(c, Action.BLOCKED, UNMANAGED_REASON.format(name=c.name), live)
+    if entry.creating:
+        if not made_by_intent(entry, live):
+            return _desired_change(c, Action.BLOCKED, UNMANAGED_REASON.format(name=c.name)
+                                   + f" ({_not_ours(entry, live)})", live)
+        return _adopted(entry, _owned_desired(c, live, resolve_secret, warnings))
+    return _owned_desired(c, live, resolve_secret, warnings)
+
+
+def _owned_desired(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretLookup,
+                   warnings: list[str]) -> Change:
     if live.terminating:
-        return _desired_change(c, Action.WAIT,
-                               "being deleted; will be created again when gone", live)
+        return _desired_change(c, Action.WAIT, "being deleted; will be created again when gone",
+                               live, field_changes=_creation_fields(c))
     if live.phase == PHASE_FAILED:
         return _desired_change(c, Action.FAILED, live.reason or "failed (no reason given)", live)
     if live.in_progress:
+        compared = _compare(c, live, resolve_secret, warnings)
+        if compared.action is Action.UPDATE:
+            paths = ", ".join(f.path for f in compared.field_changes)
+            return replace(compared, action=Action.WAIT, spec=None, secrets={},
+                           managed_aws_keys=(), reason=f"being created; will then change: {paths}")
         return _desired_change(c, Action.WAIT, "being created", live)
     return _compare(c, live, resolve_secret, warnings)
+
+
+#: How far Grid's clock may be behind ours when a cluster's createdAt is compared with an
+#: intent's time.
+CLOCK_SKEW_SECONDS = 60.0
+
+
+def made_by_intent(entry: InventoryEntry, live: LiveCluster | None) -> bool:
+    """The live cluster is the one ``entry``'s pending create made: created at or after the
+    intent was recorded, and holding exactly what was sent in every managed field."""
+    intent = entry.intent
+    if live is None or intent is None or intent.action != "create":
+        return False
+    created, recorded = _instant(live.created_at), _instant(intent.at)
+    if created is None or recorded is None or created < recorded - CLOCK_SKEW_SECONDS:
+        return False
+    return wire.matches_sent(intent.sent, live.spec)
+
+
+def _not_ours(entry: InventoryEntry, live: LiveCluster) -> str:
+    intent = entry.intent
+    created, recorded = _instant(live.created_at), _instant(intent.at if intent else "")
+    if created is None or recorded is None or created < recorded - CLOCK_SKEW_SECONDS:
+        return (f"it was created {live.created_at or 'at an unknown time'}, before "
+                f"{_intent_words(entry)}")
+    return f"it differs from what {_intent_words(entry)} sent"
+
+
+def _intent_words(entry: InventoryEntry) -> str:
+    intent = entry.intent
+    if intent is None:
+        return "gridops' create"
+    run = f" (run {intent.run})" if intent.run else ""
+    return f"the create gridops started at {intent.at}{run}"
+
+
+def _instant(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _adopted(entry: InventoryEntry, change: Change) -> Change:
+    note = f"adopted: made by {_intent_words(entry)}, whose answer was lost"
+    return replace(change, adopt=True,
+                   reason=f"{change.reason}; {note}" if change.reason else note)
+
+
+def _forget(entry: InventoryEntry, live: LiveCluster | None) -> Change:
+    """A pending create whose cluster left git: nothing of it is in Grid (or not as sent)."""
+    where = "nothing of it is in Grid" if live is None else \
+        f"the live cluster of that name is not its own ({_not_ours(entry, live)}), left alone"
+    return Change(name=entry.name, action=Action.NOOP, forget=True,
+                  cluster_id=live.id if live else None, phase=live.phase if live else "",
+                  deletion_protection=entry.deletion_protection,
+                  reason=f"{_intent_words(entry)} did not take effect and the cluster left "
+                         f"git; {where}; the record is dropped")
 
 
 def _creation_fields(c: DesiredCluster) -> tuple[FieldChange, ...]:
     """What a create sets, for review; the secret shows only as sensitive."""
     spec = wire.to_wire_spec(c)
-    view = wire.managed_view(spec, wire.managed_aws_keys(c))
+    view = wire.managed_view(spec, wire.managed_aws_keys(c), wire.managed_kubernetes_keys(c))
     secrets = tuple(FieldChange(path=p, sensitive=True) for p in wire.secret_paths(c))
     return tuple(sorted((*creation_fields(view), *secrets), key=lambda f: f.path))
 
@@ -128,13 +213,15 @@ def _creation_fields(c: DesiredCluster) -> tuple[FieldChange, ...]:
 def _compare(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretLookup,
              warnings: list[str]) -> Change:
     spec = wire.to_wire_spec(c)
-    desired_view, live_view = wire.comparable_views(spec, live.spec, wire.managed_aws_keys(c))
+    desired_view, live_view = wire.comparable_views(spec, live.spec, wire.managed_aws_keys(c),
+                                                    wire.managed_kubernetes_keys(c))
     changes = list(diff_specs(desired_view, live_view))
-    live_secret = wire.aws_of(live.spec).get("externalId")
-    if isinstance(live_secret, str) and live_secret:
-        secret_change = diff_secret(wire.EXTERNAL_ID_PATH,
-                                    _lookup_secret(c, resolve_secret, warnings), live_secret)
-        changes.extend([secret_change] if secret_change else [])
+    for path, ref in wire.secret_paths(c).items():
+        live_secret = wire.value_at(live.spec, path)
+        if isinstance(live_secret, str) and live_secret:
+            secret_change = diff_secret(path, _lookup_secret(c, ref, path, resolve_secret,
+                                                             warnings), live_secret)
+            changes.extend([secret_change] if secret_change else [])
     if not changes:
         return _desired_change(c, Action.NOOP, "", live)
     field_changes = tuple(sorted(changes, key=lambda f: f.path))
@@ -142,12 +229,13 @@ def _compare(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretLookup,
                            field_changes=field_changes)
 
 
-def _lookup_secret(c: DesiredCluster, resolve_secret: SecretLookup,
-                   warnings: list[str]) -> str | None:
+def _lookup_secret(c: DesiredCluster, ref: SecretRef, path: str,
+                   resolve_secret: SecretLookup, warnings: list[str]) -> str | None:
     try:
-        return resolve_secret(c)
+        return resolve_secret(c, ref)
     except SecretError as e:
-        warnings.append(f"{c.name}: externalId not compared: {e.message}")
+        what = "externalId" if path == wire.EXTERNAL_ID_PATH else path
+        warnings.append(f"{c.name}: {what} not compared: {e.message}")
         return None
 
 
@@ -161,13 +249,18 @@ def _desired_change(c: DesiredCluster, action: Action, reason: str,
         spec=wire.to_wire_spec(c) if with_spec else None,
         secrets=wire.secret_paths(c) if with_spec else {},
         managed_aws_keys=wire.managed_aws_keys(c) if with_spec else (),
+        managed_kubernetes_keys=wire.managed_kubernetes_keys(c) if with_spec else (),
         deletion_protection=c.deletion_protection, source=str(c.source),
         phase=live.phase if live else "",
     )
 
 
 def _plan_stale(entry: InventoryEntry, live: LiveCluster | None) -> Change:
-    """An owned cluster git no longer holds."""
+    """An owned cluster git no longer holds (or one a pending create may have made)."""
+    if entry.creating:
+        if not made_by_intent(entry, live):
+            return _forget(entry, live)
+        return _adopted(entry, _plan_stale(replace(entry, intent=None), live))
     base = Change(name=entry.name, action=Action.NOOP, cluster_id=live.id if live else None,
                   deletion_protection=entry.deletion_protection,
                   phase=live.phase if live else PHASE_DELETED)
@@ -191,6 +284,7 @@ def _with(change: Change, action: Action, reason: str) -> Change:
 
 
 def is_dropped_from_inventory(change: Change) -> bool:
-    """The bookkeeping change of an owned cluster already gone from Grid."""
-    return change.action is Action.NOOP and change.phase == PHASE_DELETED
+    """The bookkeeping change of an owned cluster already gone from Grid, or of a record
+    that never became a cluster."""
+    return change.action is Action.NOOP and (change.phase == PHASE_DELETED or change.forget)
 

@@ -1,13 +1,11 @@
-"""The emulator's request handling, free of any HTTP server: auth, injected trouble, routes.
+"""The emulator's request handling, free of any HTTP server: routes, auth, injected trouble.
 
-``SimApp.handle`` takes a parsed request and returns the answer; ``server.py`` does the HTTP.
+``SimApp.handle`` takes a parsed request and returns the answer; ``server.py`` does the HTTP
+(and the websocket of the logs route, whose answer carries a feed of lines).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import json
 import re
 import sqlite3
@@ -21,6 +19,7 @@ from urllib.parse import unquote
 import structlog
 
 from reconciler.sim.admin import AdminApi
+from reconciler.sim.auth import Auth
 from reconciler.sim.clusters import ClusterApi, SimOptions
 from reconciler.sim.faults import (
     KIND_MALFORMED,
@@ -28,10 +27,10 @@ from reconciler.sim.faults import (
     Faults,
     LoggedRequest,
 )
+from reconciler.sim.routes import AUTH_NONE, AUTH_TOKEN_QUERY, Match, match_route
 from reconciler.sim.store import Store
 from reconciler.sim.wire import Answer, ApiError, error_answer
 
-_CLUSTERS = re.compile(r"^/v1/core/clusters(?:/(?P<id>[^/]+)(?P<types>/instance-types)?)?/?$")
 _FAILURE = re.compile(r"^/_sim/failures/(?P<name>[^/]+)$")
 _log = structlog.get_logger("gridops.sim")
 
@@ -50,6 +49,8 @@ class Request:
     body: bytes
     #: the ``Authorization`` header ("" when absent); never logged
     authorization: str = ""
+    #: whether it asks for a websocket (``Upgrade: websocket`` with a key)
+    websocket: bool = False
 
 
 class SimApp:
@@ -58,12 +59,15 @@ class SimApp:
     def __init__(self, store: Store, options: SimOptions, faults: Faults,
                  clock: Callable[[], float] = time.time) -> None:
         self.clusters = ClusterApi(store, options, clock)
+        self.auth = Auth(options.user_id, options.api_key, username=options.username,
+                         clock=clock)
         self.admin = AdminApi(store, faults, clock, lambda: self.request_count)
         self.faults = faults
+        #: the emulator's time (Unix seconds)
+        self.clock = clock
         #: API requests received (``/v1/...``; not the ``/_sim/`` ones)
         self.request_count = 0
         self._count_lock = threading.Lock()
-        self._expected = _basic(options.user_id, options.api_key)
 
     def handle(self, request: Request) -> Answer:
         return self.respond(request)[0]
@@ -79,11 +83,12 @@ class SimApp:
 
         def api() -> Answer:
             nonlocal fault
-            self._authenticate(request)
+            match = match_route(request.method, request.path)
+            self._authenticate(request, match.route.auth)
             fault = self.faults.take(request.method, request.path, name)
             if fault is not None and not fault.after_commit:
                 return _fault_answer(fault)
-            return Answer(200, self._api_route(request))
+            return self._api_answer(match, request)
 
         answer = self._guarded(api)
         handled = 0 if fault is not None and not fault.after_commit else answer.status
@@ -107,7 +112,7 @@ class SimApp:
             return error_answer(500, f"the emulator's database failed: {e}")
 
     def _admin(self, request: Request) -> Answer:
-        self._authenticate(request)
+        self.auth.check(request.authorization)
         return Answer(200, self._admin_route(request))
 
     def _before_api_request(self) -> None:
@@ -117,29 +122,34 @@ class SimApp:
         if latency:
             time.sleep(latency)
 
-    def _authenticate(self, request: Request) -> None:
-        if not hmac.compare_digest(_normalised(request.authorization), self._expected):
-            raise ApiError(401, "missing or wrong credentials: send HTTP basic auth with your "
-                                "Grid user id and API key")
+    def _authenticate(self, request: Request, how: str) -> None:
+        if how == AUTH_NONE:
+            return
+        credential = request.authorization
+        token = request.query.get("token", [""])[-1]
+        if how == AUTH_TOKEN_QUERY and token and not credential:
+            credential = token if " " in token.strip() else f"Bearer {token}"
+        self.auth.check(credential)
 
-    def _api_route(self, request: Request) -> dict[str, Any]:
-        match = _CLUSTERS.match(request.path)
-        if match is None:
-            raise ApiError(404, "Not Found")
-        cluster_id = unquote(match["id"]) if match["id"] else None
-        key = (request.method, cluster_id is not None, match["types"] is not None)
-        c = self.clusters
-        routes: dict[tuple[str, bool, bool], Callable[[], dict[str, Any]]] = {
-            ("GET", False, False): lambda: c.list_clusters(request.query),
-            ("POST", False, False): lambda: c.create(request.body),
-            ("GET", True, False): lambda: c.get(str(cluster_id)),
-            ("PUT", True, False): lambda: c.update(str(cluster_id), request.body),
-            ("DELETE", True, False): lambda: c.delete(str(cluster_id), request.query),
-            ("GET", True, True): lambda: c.instance_types(str(cluster_id)),
+    def _api_answer(self, match: Match, request: Request) -> Answer:
+        name, cluster_id, c = match.route.name, match.cluster_id, self.clusters
+        if name == "logs":
+            if not request.websocket:
+                raise ApiError(400, "the logs of a cluster are a websocket: open it with "
+                                    "'Upgrade: websocket'")
+            return Answer(101, {}, feed=c.logs(cluster_id, request.query))
+        routes: dict[str, Callable[[], dict[str, Any]]] = {
+            "login": lambda: self.auth.login(request.body),
+            "user": self.auth.user,
+            "list": lambda: c.list_clusters(request.query),
+            "create": lambda: c.create(request.body),
+            "get": lambda: c.get(cluster_id),
+            "update": lambda: c.update(cluster_id, request.body),
+            "delete": lambda: c.delete(cluster_id, request.query),
+            "instance_types": lambda: c.instance_types(cluster_id),
+            "cloud_provider_id": lambda: c.cloud_provider_id(cluster_id),
         }
-        if key not in routes:
-            raise ApiError(405, "Method Not Allowed")
-        return routes[key]()
+        return Answer(200, routes[name]())
 
     def _admin_route(self, request: Request) -> dict[str, Any]:
         method, path = request.method, request.path
@@ -184,18 +194,3 @@ def _fault_answer(fault: Fault) -> Answer:
     if fault.is_transport:  # the server does not send this one
         return error_answer(502, f"injected fault ({fault.kind})")
     return error_answer(fault.status, f"injected fault (HTTP {fault.status})", headers)
-
-
-def _basic(user_id: str, api_key: str) -> bytes:
-    return f"{user_id}:{api_key}".encode()
-
-
-def _normalised(header: str) -> bytes:
-    """The ``user:key`` bytes of a basic auth header (empty when it is not one)."""
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return b""
-    try:
-        return base64.b64decode(token.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return b""

@@ -1,4 +1,5 @@
-"""The emulator's static catalog of amd64 (x86_64) instance types, and the instance-types answer."""
+"""The emulator's static catalog of amd64 (x86_64) instance types, and the instance-types answer
+of one cluster (its own types, priced and rated from the catalog)."""
 
 from __future__ import annotations
 
@@ -45,18 +46,34 @@ CATALOG: tuple[CatalogEntry, ...] = (
 )
 
 
+_BY_NAME: Mapping[str, CatalogEntry] = {entry.name: entry for entry in CATALOG}
+
+
 def instance_types_answer(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"instanceTypes": [...]}``: an on-demand and a spot entry per catalog type, with the
-    cluster's ``overprovisionedOndemandCount`` on the on-demand entry of the types it uses."""
-    aws = spec.get("driver", {}).get("kubernetes", {}).get("aws", {})
-    warm = {i.get("name"): i.get("overprovisionedOndemandCount", 0)
-            for i in aws.get("instanceTypes", [])}
-    answer = []
-    for entry in CATALOG:
-        base = {"name": entry.name, "cpu": entry.cpu, "gpu": entry.gpu, "memory": entry.memory,
-                "availability": entry.availability}
-        on_demand = {**base, "hourlyCost": entry.hourly_cost}
-        if warm.get(entry.name):
-            on_demand["overprovisionedOndemandCount"] = warm[entry.name]
-        answer += [on_demand, {**base, "hourlyCost": entry.spot_hourly_cost, "spot": True}]
+    """``{"instanceTypes": [...]}``: an on-demand and a spot entry for each type the cluster
+    lists (in its order), with the cluster's ``overprovisionedOndemandCount`` on the
+    on-demand one. A type the catalog lacks is answered by name only (no size, price or
+    availability known)."""
+    kubernetes = spec.get("driver", {}).get("kubernetes", {})
+    own = [*kubernetes.get("aws", {}).get("instanceTypes", []),
+           *kubernetes.get("azure", {}).get("instanceTypes", [])]
+    answer: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in own:
+        name = str(item.get("name", ""))
+        if not name or name in seen:
+            continue
+        seen.add(name)
+        entry = _BY_NAME.get(name)
+        base: dict[str, Any] = {"name": name}
+        on_demand, spot = {}, {}
+        if entry is not None:
+            base.update(cpu=entry.cpu, gpu=entry.gpu, memory=entry.memory,
+                        availability=entry.availability)
+            on_demand, spot = {"hourlyCost": entry.hourly_cost}, {
+                "hourlyCost": entry.spot_hourly_cost}
+        warm = item.get("overprovisionedOndemandCount", 0)
+        if warm:
+            on_demand["overprovisionedOndemandCount"] = warm
+        answer += [{**base, **on_demand}, {**base, **spot, "spot": True}]
     return {"instanceTypes": answer}

@@ -9,7 +9,6 @@ from pathlib import Path
 from types import FrameType
 
 import click
-import structlog
 
 from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
 
@@ -50,12 +49,18 @@ def sim() -> None:
               help="Share of the faults on changes that strike after the change was made.")
 @click.option("--fault-hang-seconds", default=DEFAULT_HANG_SECONDS, show_default=True,
               type=click.FloatRange(0), help="How long a hang holds a request unanswered.")
+@click.option("--failed-polls", default=0, show_default=True, type=click.IntRange(0),
+              help="Polls (lists and gets) a new cluster answers FAILED, as while Grid "
+                   "retries, before it turns RUNNING.")
+@click.option("--username", default="",
+              help="A Grid username 'grid login --username' accepts (the user id always is).")
 @click.option("-v", "--verbose", is_flag=True,
               help="Print every API request (method, path, status, fault) on stderr.")
 def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_seconds: float,
           delete_seconds: float, latency: float, fail: tuple[str, ...], fault_rate: float,
           fault_seed: int | None, fault_kinds: str, fault_method: str, fault_path: str,
-          fault_after_commit: float, fault_hang_seconds: float, verbose: bool) -> None:
+          fault_after_commit: float, fault_hang_seconds: float, failed_polls: int,
+          username: str, verbose: bool) -> None:
     """Answer the Grid cluster API on HOST:PORT until stopped (Ctrl-C)."""
     failures = _read_failures(fail)
     try:
@@ -70,6 +75,7 @@ def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_sec
     server = SimServer(db, host=host, port=port, user_id=user_id, api_key=api_key,
                        create_seconds=create_seconds, delete_seconds=delete_seconds,
                        latency_seconds=latency, failures=failures, fault_policy=policy,
+                       failed_polls=failed_polls, username=username,
                        echo_requests=(lambda line: click.echo(line, err=True)) if verbose
                        else None)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -98,6 +104,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _configure_logging() -> None:
     """Log to stderr, unless the main CLI has set logging up already."""
+    import structlog
+
     if not structlog.is_configured():
         structlog.configure(
             logger_factory=structlog.PrintLoggerFactory(sys.stderr),

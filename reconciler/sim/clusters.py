@@ -19,9 +19,12 @@ from reconciler.model import (
     TYPE_GLOBAL,
 )
 from reconciler.sim.catalog import instance_types_answer
-from reconciler.sim.phases import Timeline, new_timeline, phase_at, request_delete
+from reconciler.sim.logs import LogFeed
+from reconciler.sim.phases import Retry, Timeline, new_timeline, observe, phase_at, request_delete
+from reconciler.sim.query import read_bool
 from reconciler.sim.specs import SERVER_DEFAULTS, SpecError, check_spec, decode_spec
 from reconciler.sim.specs import with_server_fields as _with_server_fields
+from reconciler.sim.status import account_id
 from reconciler.sim.store import ClusterRecord, Store, Transaction
 from reconciler.sim.wire import ApiError, read_object, render_cluster
 
@@ -46,6 +49,10 @@ class SimOptions:
     delete_seconds: float = 3.0
     #: whether the store holds the GLOBAL cluster ``grid-cloud-prod``
     seed_global: bool = True
+    #: polls a new cluster answers FAILED (while Grid "retries") before it turns RUNNING
+    failed_polls: int = 0
+    #: the Grid username ``POST /v1/auth/login`` accepts besides the user id ("": none)
+    username: str = ""
 
 
 class ClusterApi:
@@ -59,19 +66,35 @@ class ClusterApi:
     def list_clusters(self, query: Mapping[str, list[str]]) -> dict[str, Any]:
         filters = _read_filters(query)
         now = self._clock()
-        with self._store.transaction(write=False) as tx:
-            records = tx.all()
-        clusters = [render_cluster(r, now) for r in records
-                    if _passes(filters, phase_at(r.timeline, now), r.cluster_type)]
+        with self._store.transaction() as tx:
+            polled = [_poll(tx, record, now) for record in tx.all()]
+        clusters = [render_cluster(record, now, phase=phase) for record, phase in polled
+                    if _passes(filters, phase, record.cluster_type)]
         answer: dict[str, Any] = {"clusters": clusters}
         if self._options.seed_global:
             answer["defaultCluster"] = GLOBAL_CLUSTER
         return answer
 
     def get(self, cluster_id: str) -> dict[str, Any]:
+        now = self._clock()
+        with self._store.transaction() as tx:
+            record, phase = _poll(tx, _existing(tx, cluster_id), now)
+        return render_cluster(record, now, phase=phase)
+
+    def read(self, cluster_id: str) -> ClusterRecord:
+        """The stored cluster, without counting as a poll (404 when there is none)."""
         with self._store.transaction(write=False) as tx:
-            record = _existing(tx, cluster_id)
-        return render_cluster(record, self._clock())
+            return _existing(tx, cluster_id)
+
+    def logs(self, cluster_id: str, query: Mapping[str, list[str]]) -> LogFeed:
+        """The lifecycle log lines of a cluster (404 when there is none)."""
+        self.read(cluster_id)
+
+        def current() -> ClusterRecord | None:
+            with self._store.transaction(write=False) as tx:
+                return tx.get(cluster_id)
+
+        return LogFeed(current, query)
 
     def create(self, body: bytes) -> dict[str, Any]:
         name, spec = _read_cluster_body(body)
@@ -86,7 +109,7 @@ class ClusterApi:
                 name=name, id=name, spec=self._stored_spec(spec, None),
                 timeline=new_timeline(now, self._options.create_seconds, fails=reason is not None,
                                       recover_seconds=tx.recovery_rule(name)),
-                reason=reason or "")
+                reason=reason or "", retry=Retry(polls=self._options.failed_polls))
             tx.put(record)
         return render_cluster(record, now)
 
@@ -102,7 +125,7 @@ class ClusterApi:
         return render_cluster(record, now, created=False)
 
     def delete(self, cluster_id: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
-        force = _read_force(query)
+        force = read_bool(query, "force")
         now = self._clock()
         with self._store.transaction() as tx:
             record = _existing(tx, cluster_id)
@@ -120,6 +143,19 @@ class ClusterApi:
         if phase_at(record.timeline, self._clock()) == PHASE_DELETED:
             raise ApiError(404, f"cluster {cluster_id!r} is deleted")
         return instance_types_answer(record.spec)
+
+    def cloud_provider_id(self, cluster_id: str) -> dict[str, Any]:
+        """``{accountId}``: the cloud account the cluster runs in, from its role ARN."""
+        record = self.read(cluster_id)
+        if record.cluster_type == TYPE_GLOBAL:
+            raise ApiError(400, f"cluster {record.name!r} is a global cluster and runs in "
+                                "Grid's own cloud account, not one of yours")
+        aws = record.spec.get("driver", {}).get("kubernetes", {}).get("aws", {})
+        account = account_id(str(aws.get("roleArn", "")))
+        if account is None:
+            raise ApiError(400, f"cluster {record.name!r} has no AWS role ARN to read an "
+                                "account id from")
+        return {"accountId": account}
 
     def seed(self, specs: Mapping[str, Mapping[str, Any]], *, running: bool) -> None:
         """Store BYOC clusters directly (checked like a create), RUNNING already if asked."""
@@ -199,11 +235,13 @@ def _passes(filters: Mapping[str, set[str]], phase: str, cluster_type: str) -> b
                if key in filters)
 
 
-def _read_force(query: Mapping[str, list[str]]) -> bool:
-    values = query.get("force", ["false"])
-    if values[-1] not in ("true", "false"):
-        raise ApiError(400, f"force must be true or false, not {values[-1]!r}")
-    return values[-1] == "true"
+def _poll(tx: Transaction, record: ClusterRecord, now: float) -> tuple[ClusterRecord, str]:
+    """The phase a list or get answers for ``record``; a Retry spell counts the poll."""
+    phase, retry = observe(record.timeline, record.retry, now)
+    if retry != record.retry:
+        record = replace(record, retry=retry)
+        tx.put(record)
+    return record, phase
 
 
 def _global_record() -> ClusterRecord:

@@ -6,6 +6,9 @@ Create: QUEUED for the first third of ``create_seconds``, then PENDING, then RUN
 FAILED, when a failure was planned for the name; a failure may turn back to RUNNING after a
 while, as Grid's status does while it retries). Delete: ``desiredState`` turns DELETED at
 once and the phase turns DELETED after ``delete_seconds`` (at once with ``force``).
+
+A cluster created with a ``Retry`` of K polls reports FAILED to the first K polls (lists and
+gets) once it would be RUNNING, as Grid does while it retries a step, then RUNNING.
 """
 
 from __future__ import annotations
@@ -41,6 +44,22 @@ class Timeline:
     deleted_at: float | None = None
 
 
+@dataclass(frozen=True)
+class Retry:
+    """A FAILED spell that Grid recovers from, counted in polls."""
+
+    #: polls that answer FAILED once the cluster would be RUNNING (0: no such spell)
+    polls: int = 0
+    #: of those, answered so far
+    seen: int = 0
+    #: when the first poll after them answered RUNNING (None: not yet)
+    recovered_at: float | None = None
+
+
+#: ``status.reason`` while a Retry spell lasts
+RETRY_REASON = "creating the EKS node groups failed; Grid is retrying"
+
+
 def new_timeline(now: float, create_seconds: float, *, fails: bool = False,
                  recover_seconds: float | None = None) -> Timeline:
     """A fresh create; with ``fails`` it turns FAILED where it would have turned RUNNING,
@@ -66,6 +85,16 @@ def phase_at(timeline: Timeline, now: float) -> str:
     if now >= timeline.ready_at:
         return PHASE_RUNNING
     return PHASE_PENDING if now >= timeline.pending_at else PHASE_QUEUED
+
+
+def observe(timeline: Timeline, retry: Retry, now: float) -> tuple[str, Retry]:
+    """The phase a poll at ``now`` answers, and the Retry after that poll."""
+    phase = phase_at(timeline, now)
+    if phase != PHASE_RUNNING or not retry.polls or retry.recovered_at is not None:
+        return phase, retry
+    if retry.seen < retry.polls:
+        return PHASE_FAILED, replace(retry, seen=retry.seen + 1)
+    return phase, replace(retry, recovered_at=now)
 
 
 def desired_state(timeline: Timeline) -> str:

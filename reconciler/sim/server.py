@@ -29,7 +29,8 @@ from reconciler.sim.app import Request, SimApp
 from reconciler.sim.clusters import SimOptions
 from reconciler.sim.faults import KIND_HANG, KIND_RESET, Fault, FaultPolicy, Faults, LoggedRequest
 from reconciler.sim.store import Store
-from reconciler.sim.wire import Answer, error_answer
+from reconciler.sim.websocket import WebSocket, accept_key, is_upgrade, stream
+from reconciler.sim.wire import Answer, LineFeed, error_answer
 
 _log = structlog.get_logger("gridops.sim")
 #: how long stop() lets requests in flight finish before the database is closed
@@ -43,14 +44,16 @@ class SimServer:
                  api_key: str, create_seconds: float = 6.0, delete_seconds: float = 3.0,
                  latency_seconds: float = 0.0, seed_global: bool = True,
                  failures: Mapping[str, str] | None = None,
-                 fault_policy: FaultPolicy | None = None,
+                 fault_policy: FaultPolicy | None = None, failed_polls: int = 0,
+                 username: str = "",
                  echo_requests: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.db_path = db_path
         self._address = (host, port)
         self._store = Store(db_path)
         options = SimOptions(user_id=user_id, api_key=api_key, create_seconds=create_seconds,
-                             delete_seconds=delete_seconds, seed_global=seed_global)
+                             delete_seconds=delete_seconds, seed_global=seed_global,
+                             failed_polls=failed_polls, username=username)
         self.app = SimApp(self._store, options, Faults(latency_seconds, fault_policy), clock)
         self.app.faults.log.echo = echo_requests
         if seed_global:
@@ -241,6 +244,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind in (KIND_RESET, KIND_HANG):
             self._drop(fault.kind)
             return
+        if answer.feed is not None:
+            self._stream(answer.feed)
+            return
         payload = json.dumps(answer.body).encode()
         status = answer.status
         if fault is not None and fault.is_transport:  # malformed: a cut-off 200 answer
@@ -255,6 +261,17 @@ class _Handler(BaseHTTPRequestHandler):
                    elapsed_ms=round((time.monotonic() - start) * 1000, 1))
         self.end_headers()
         self.wfile.write(payload)
+
+    def _stream(self, feed: LineFeed) -> None:
+        """Switch to a websocket and send the feed's lines on it."""
+        self.close_connection = True
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept_key(self.headers["Sec-WebSocket-Key"]))
+        self.end_headers()
+        self.wfile.flush()
+        stream(WebSocket(self.connection), feed, self.server.app.clock, self.server.stopping)
 
     def _drop(self, kind: str) -> None:
         """End the connection without an answer: at once with a reset, or after a hang."""
@@ -275,7 +292,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         request = Request(method=self.command, path=path, body=body,
                           query=parse_qs(query, keep_blank_values=True),
-                          authorization=self.headers.get("Authorization", ""))
+                          authorization=self.headers.get("Authorization", ""),
+                          websocket=is_upgrade(lambda name: self.headers.get(name, "")))
         try:
             return self.server.app.respond(request)
         except Exception as e:  # an emulator bug: answer 500 rather than drop the connection

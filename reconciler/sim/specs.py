@@ -1,13 +1,20 @@
 """The emulator's reading of a ClusterSpec: protobuf-JSON decoding against the message
-shapes of grid-api.md, Grid's own rules on top, and the fields the server sets.
+shapes of the Grid client's models (``V1ClusterSpec`` and below, lightning-grid 0.8.81),
+Grid's own rules on top, and the fields the server sets.
 
 Decoding is strict like grpc-gateway's: an unknown field, a wrong type or an unknown enum
-string is refused. Zero values (``""``, ``0``, ``false``, ``[]``, an ``*_UNSPECIFIED`` enum,
-null) are dropped, so what is stored and answered omits them as protobuf JSON does.
+string is refused. Like any protobuf JSON parser it takes each field under its JSON name
+(``gridletResources``) or its proto name (``gridlet_resources``), which is how the grid CLI
+sends values it did not model; what is stored and answered is always the JSON name. Zero
+values (``""``, ``0``, ``false``, ``[]``, an ``*_UNSPECIFIED`` enum, null) are dropped, so
+answers omit them as protobuf JSON does.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,14 +32,14 @@ GRIDLET_VERSION = "0.8.81"
 SERVER_DEFAULTS: Mapping[str, str] = {"gridletVersion": GRIDLET_VERSION, "costFactor": "1.0",
                                       "paddingFactor": "0.2"}
 
-# A field's shape: (kind, argument). Kinds: str, bool, int, enum (values), msg (fields),
-# list (item shape), map (string to string), any (an opaque object).
+# A field's shape: (kind, argument). Kinds: str, bool, int, bytes (base64 text), enum (values),
+# msg (fields by JSON name), list (item shape), map (string to string).
 Shape = tuple[str, Any]
 _STR: Shape = ("str", None)
 _BOOL: Shape = ("bool", None)
 _INT: Shape = ("int", None)
+_BYTES: Shape = ("bytes", None)
 _MAP: Shape = ("map", None)
-_ANY: Shape = ("any", None)
 
 _INSTANCE_SPEC: Mapping[str, Shape] = {"name": _STR, "overprovisionedOndemandCount": _INT,
                                        "rootVolumeSize": _INT}
@@ -52,12 +59,23 @@ _AWS: Mapping[str, Shape] = {
     **{k: _INT for k in _AWS_INTS},
     "instanceTypes": ("list", ("msg", _INSTANCE_SPEC)), "azSkipIds": ("list", _STR),
 }
-_KUBERNETES: Mapping[str, Shape] = {
-    "aws": ("msg", _AWS), "namespace": _STR, "rootDomainName": _STR,
-    "kubernetesOnlyMode": _BOOL, "privateSshGateway": _BOOL, "extraGridletEnvVar": _MAP,
+_AZURE: Mapping[str, Shape] = {  # V1AzureClusterDriverSpec
+    "instanceTypes": ("list", ("msg", _INSTANCE_SPEC)), "internalTestCluster": _BOOL,
+    "kubernetesVersion": _STR, "region": _STR, "subscriptionId": _STR,
 }
-_DRIVER: Mapping[str, Shape] = {"kubernetes": ("msg", _KUBERNETES), "external": _ANY,
-                                "slurm": _ANY}
+_CONTAINER_RESOURCES: Mapping[str, Shape] = {  # V1ContainerResources
+    k: _STR for k in ("cpuLimits", "cpuRequest", "memoryLimits", "memoryRequest")}
+_KUBERNETES: Mapping[str, Shape] = {  # V1KubernetesClusterDriver
+    "aws": ("msg", _AWS), "azure": ("msg", _AZURE), "namespace": _STR, "rootDomainName": _STR,
+    "kubernetesOnlyMode": _BOOL, "privateSshGateway": _BOOL, "extraGridletEnvVar": _MAP,
+    "gridletResources": ("msg", _CONTAINER_RESOURCES),
+    "kubeconfig": ("msg", {"kubeconfig": _STR}),  # V1ExternalKubeconfig
+}
+#: ProtobufAny as the client models it
+PROTOBUF_ANY: Mapping[str, Shape] = {"typeUrl": _STR, "value": _BYTES}
+_DRIVER: Mapping[str, Shape] = {"kubernetes": ("msg", _KUBERNETES),
+                                "external": ("msg", PROTOBUF_ANY),
+                                "slurm": ("msg", {})}  # V1SlurmClusterDriver has no fields
 CLUSTER_SPEC: Mapping[str, Shape] = {
     "clusterType": ("enum", CLUSTER_TYPES), "desiredState": ("enum", CLUSTER_STATES),
     "performanceProfile": ("enum", PERFORMANCE_PROFILES), "driver": ("msg", _DRIVER),
@@ -126,16 +144,30 @@ def _check_instance_types(items: list[dict[str, Any]]) -> None:
         seen.add(name)
 
 
+def proto_name(json_name: str) -> str:
+    """The proto field name of a JSON name: ``xMultiAzCount`` -> ``x_multi_az_count``."""
+    return _UPPER.sub(r"_\g<0>", json_name).lower()
+
+
+_UPPER = re.compile(r"[A-Z]")
+
+
 def _decode_message(fields: Mapping[str, Shape], value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise SpecError(f"{path} must be an object")
+    by_proto_name = {proto_name(k): k for k in fields}
     decoded: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
     for key, item in value.items():
-        if key not in fields:
+        name = key if key in fields else by_proto_name.get(key)
+        if name is None:
             raise SpecError(f"unknown field {key!r} in {path}")
-        result = _decode(fields[key], item, f"{path}.{key}")
-        if not _is_zero(fields[key], result):
-            decoded[key] = result
+        if name in spelled:
+            raise SpecError(f"{path}.{name} is given twice (as {spelled[name]!r} and {key!r})")
+        spelled[name] = key
+        result = _decode(fields[name], item, f"{path}.{name}")
+        if not _is_zero(fields[name], result):
+            decoded[name] = result
     return decoded
 
 
@@ -149,10 +181,9 @@ def _decode(shape: Shape, value: Any, path: str) -> Any:
         if not isinstance(value, list):
             raise SpecError(f"{path} must be a list")
         return [_decode(arg, v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if kind in ("map", "any"):
-        if not isinstance(value, Mapping) or (kind == "map" and not all(
-                isinstance(v, str) for v in value.values())):
-            raise SpecError(f"{path} must be an object" + (" of strings" if kind == "map" else ""))
+    if kind == "map":
+        if not isinstance(value, Mapping) or not all(isinstance(v, str) for v in value.values()):
+            raise SpecError(f"{path} must be an object of strings")
         return dict(value)
     return _decode_scalar(kind, arg, value, path)
 
@@ -161,6 +192,8 @@ def _decode_scalar(kind: str, arg: Any, value: Any, path: str) -> Any:
     if kind == "bool" and isinstance(value, bool):
         return value
     if kind == "str" and isinstance(value, str):
+        return value
+    if kind == "bytes" and isinstance(value, str) and _is_base64(value):
         return value
     if kind == "enum" and isinstance(value, str):
         if value not in arg:
@@ -176,7 +209,18 @@ def _decode_scalar(kind: str, arg: Any, value: Any, path: str) -> Any:
     raise SpecError(f"{path} must be {article} {_KIND_NAMES[kind]}, not {value!r}")
 
 
-_KIND_NAMES = {"bool": "boolean", "str": "string", "enum": "enum string", "int": "integer"}
+_KIND_NAMES = {"bool": "boolean", "str": "string", "enum": "enum string", "int": "integer",
+               "bytes": "base64 string"}
+
+
+def _is_base64(text: str) -> bool:
+    """Protobuf JSON's bytes: standard or URL-safe base64, padded or not."""
+    try:
+        base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4),
+                         validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def _is_zero(shape: Shape, value: Any) -> bool:

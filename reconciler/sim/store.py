@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
-from reconciler.sim.phases import Timeline
+from reconciler.sim.phases import Retry, Timeline
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS clusters (
@@ -31,15 +31,23 @@ CREATE TABLE IF NOT EXISTS clusters (
     failed_at REAL,
     delete_requested_at REAL,
     deleted_at REAL,
-    recovered_at REAL
+    recovered_at REAL,
+    retry_polls INTEGER NOT NULL DEFAULT 0,
+    retry_seen INTEGER NOT NULL DEFAULT 0,
+    retry_recovered_at REAL
 );
 CREATE TABLE IF NOT EXISTS failures (name TEXT PRIMARY KEY, reason TEXT NOT NULL,
                                      recover_seconds REAL);
 """
 #: Columns added after the first release: (table, column, type), added to an older database.
-_ADDED_COLUMNS = (("clusters", "recovered_at", "REAL"), ("failures", "recover_seconds", "REAL"))
+_ADDED_COLUMNS = (("clusters", "recovered_at", "REAL"),
+                  ("failures", "recover_seconds", "REAL"),
+                  ("clusters", "retry_polls", "INTEGER NOT NULL DEFAULT 0"),
+                  ("clusters", "retry_seen", "INTEGER NOT NULL DEFAULT 0"),
+                  ("clusters", "retry_recovered_at", "REAL"))
 _COLUMNS = ("name", "id", "spec", "reason", "created_at", "pending_at", "ready_at", "failed_at",
-            "delete_requested_at", "deleted_at", "recovered_at")
+            "delete_requested_at", "deleted_at", "recovered_at", "retry_polls", "retry_seen",
+            "retry_recovered_at")
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,8 @@ class ClusterRecord:
     timeline: Timeline
     #: why it fails, answered as ``status.reason`` once the phase is FAILED
     reason: str = ""
+    #: a FAILED spell it recovers from (polls counted)
+    retry: Retry = Retry()
 
     @property
     def cluster_type(self) -> str:
@@ -79,13 +89,13 @@ class Transaction:
         return [_record(row) for row in rows]
 
     def put(self, record: ClusterRecord) -> None:
-        t = record.timeline
+        t, r = record.timeline, record.retry
         self._conn.execute(
             f"INSERT OR REPLACE INTO clusters ({', '.join(_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_COLUMNS))})",
             (record.name, record.id, json.dumps(record.spec, sort_keys=True), record.reason,
              t.created_at, t.pending_at, t.ready_at, t.failed_at, t.delete_requested_at,
-             t.deleted_at, t.recovered_at))
+             t.deleted_at, t.recovered_at, r.polls, r.seen, r.recovered_at))
 
     def failure_rule(self, name: str) -> str | None:
         row = self._conn.execute("SELECT reason FROM failures WHERE name = ?", (name,)).fetchone()
@@ -156,7 +166,11 @@ def _add_columns(conn: sqlite3.Connection) -> None:
     for table, column, kind in _ADDED_COLUMNS:
         present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if column not in present:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as e:  # another process added it just now
+                if "duplicate column" not in str(e):
+                    raise
 
 
 def _record(row: tuple[Any, ...]) -> ClusterRecord:
@@ -168,4 +182,6 @@ def _record(row: tuple[Any, ...]) -> ClusterRecord:
                           ready_at=values["ready_at"], failed_at=values["failed_at"],
                           delete_requested_at=values["delete_requested_at"],
                           deleted_at=values["deleted_at"], recovered_at=values["recovered_at"]),
+        retry=Retry(polls=values["retry_polls"], seen=values["retry_seen"],
+                    recovered_at=values["retry_recovered_at"]),
     )

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from reconciler.model import PHASE_FAILED
-from reconciler.sim.phases import desired_state, phase_at
+from reconciler.sim.phases import desired_state, observe
+from reconciler.sim.status import render_status, rfc3339
 from reconciler.sim.store import ClusterRecord
 
 #: grpc status codes grpc-gateway puts in error bodies, by HTTP status
@@ -17,16 +16,29 @@ GRPC_CODES: Mapping[int, int] = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 
                                  500: 13, 501: 12, 502: 14, 503: 14, 504: 4}
 
 
+#: the ``@type`` of the error detail every error body carries (its ``message`` is the SDK's)
+ERROR_DETAIL_TYPE = "type.googleapis.com/google.rpc.LocalizedMessage"
+
+
+class LineFeed(Protocol):
+    """What a websocket answer streams: text lines as they come."""
+
+    def take(self, now: float) -> tuple[list[str], bool]:
+        """The lines not taken before, and whether the feed has ended after them."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """An HTTP answer before it is written."""
 
-    #: the HTTP status
+    #: the HTTP status (101 with a ``feed``: switch to a websocket)
     status: int
     #: the JSON body
     body: Mapping[str, Any]
     #: extra headers (``Retry-After``, ...)
     headers: tuple[tuple[str, str], ...] = ()
+    #: the lines a websocket answer streams (None: a plain answer)
+    feed: LineFeed | None = None
 
 
 class ApiError(Exception):
@@ -44,28 +56,24 @@ class ApiError(Exception):
 
 
 def error_answer(status: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> Answer:
-    """The grpc-gateway error shape: ``{"code": grpc code, "message": ..., "details": []}``."""
-    body = {"code": GRPC_CODES.get(status, 2), "message": message, "details": []}
+    """The grpc-gateway error shape, ``{"code": grpc code, "message", "details"}``, with the
+    message once more as a detail: the grid SDK shows ``details[0].message`` to its user."""
+    detail = {"@type": ERROR_DETAIL_TYPE, "locale": "en-US", "message": message}
+    body = {"code": GRPC_CODES.get(status, 2), "message": message, "details": [detail]}
     return Answer(status, body, headers)
 
 
-def render_cluster(record: ClusterRecord, now: float, *, created: bool = True) -> dict[str, Any]:
-    """A wire Cluster as Grid answers it at ``now``; zero-valued fields are left out."""
-    phase = phase_at(record.timeline, now)
-    status: dict[str, Any] = {"phase": phase}
-    if phase == PHASE_FAILED and record.reason:
-        status["reason"] = record.reason
+def render_cluster(record: ClusterRecord, now: float, *, phase: str | None = None,
+                   created: bool = True) -> dict[str, Any]:
+    """A wire Cluster as Grid answers it at ``now`` (reporting ``phase`` when given: what a
+    poll observed); zero-valued fields are left out."""
     answer: dict[str, Any] = {"id": record.id, "name": record.name}
     if created:
         answer["createdAt"] = rfc3339(record.timeline.created_at)
     answer["spec"] = {**record.spec, "desiredState": desired_state(record.timeline)}
-    answer["status"] = status
+    answer["status"] = render_status(
+        record, phase or observe(record.timeline, record.retry, now)[0], now)
     return answer
-
-
-def rfc3339(timestamp: float) -> str:
-    moment = datetime.fromtimestamp(timestamp, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read_object(body: bytes, *, allowed: Collection[str]) -> dict[str, Any]:

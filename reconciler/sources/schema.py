@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import Finding
 from reconciler.sources.secrets import parse_secret_ref
-from reconciler.sources.yamlsafe import JsonPath, YamlDocument, format_path
 
 if TYPE_CHECKING:  # jsonschema is imported only when a document fails the fast check
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError as SchemaError
     from referencing import Registry
+
+    from reconciler.sources.yamlsafe import JsonPath, YamlDocument
 
 CLUSTER_SCHEMA = "gridcluster.schema.json"
 SETTINGS_SCHEMA = "gridops-settings.schema.json"
@@ -235,4 +236,6 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _prefixed(path: JsonPath, message: str) -> str:
+    from reconciler.sources.yamlsafe import format_path
+
     return f"{format_path(path)}: {message}" if path else message

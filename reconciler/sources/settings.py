@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.sources.yamlsafe import DEFAULT_MAX_BYTES
-
 DEFAULT_GRID_URL = "https://platform.grid.ai"
 SETTINGS_FILE = "gridops.yaml"
+#: The largest file read by default (``maxFileBytes`` changes it for the cluster files).
+DEFAULT_MAX_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ from reconciler.gridurl import KIND_SIM, SIM_SCHEME, check_grid_url
 from reconciler.printable import has_unsafe, printable
 from reconciler.sources import rules
 from reconciler.sources.schema import SETTINGS_SCHEMA, validate_document
-from reconciler.sources.settings import SETTINGS_FILE, Settings
+from reconciler.sources.settings import DEFAULT_MAX_BYTES, SETTINGS_FILE, Settings
 from reconciler.sources.validate import combine_findings
 from reconciler.sources.yamlsafe import (
-    DEFAULT_MAX_BYTES,
     YamlDocument,
     parse_documents,
     too_large,

@@ -39,6 +39,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from reconciler.errors import Finding
+from reconciler.sources.settings import DEFAULT_MAX_BYTES
 
 PathPart = str | int
 #: A JSON path as its parts: ``("spec", "instanceTypes", 1, "name")``.
@@ -55,8 +56,6 @@ _UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd"
                           "\U00010000-\U0010ffff]")
 _PATH_PART = re.compile(r'\.?([^.\[\]"]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
 
-#: The largest file read by default (``maxFileBytes`` in the settings changes it).
-DEFAULT_MAX_BYTES = 1024 * 1024
 #: The most keys one mapping may hold (a cluster document has a few dozen at most).
 MAX_KEYS = 1000
 #: The deepest nesting of mappings and lists (a cluster document needs 5 levels).

@@ -90,8 +90,8 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     if not plan.has_drift:
         lines += ["", "No changes. Live clusters match git."]
     elif not plan.has_changes:
-        attention = sum(1 for c in plan.changes if c.action.is_drift)
-        lines += ["", f"No changes to apply, but {attention} cluster(s) need attention "
+        attention = sum(1 for c in plan.changes if c.differs)
+        lines += ["", f"No changes to apply, but {attention} cluster(s) differ from git "
                       "(see above)."]
     lines += ["", summary_line(plan)]
     return "\n".join(lines).lstrip("\n") + "\n"
@@ -117,8 +117,34 @@ def _change_lines(change: Change, color: bool) -> list[str]:
 
 
 def summary_line(plan: Plan) -> str:
+    """``Plan: 1 to create, 2 to change, 1 to delete; 1 blocked, 2 waiting.`` (the kinds
+    after ``;`` only when there are any)."""
     return (f"Plan: {plan.count(Action.CREATE)} to create, {plan.count(Action.UPDATE)} to "
-            f"change, {plan.count(Action.DELETE)} to delete.")
+            f"change, {plan.count(Action.DELETE)} to delete"
+            + _others(plan.count(Action.BLOCKED), plan.count(Action.FAILED),
+                      plan.count(Action.WAIT)) + ".")
+
+
+def _others(blocked: int, failed: int, waiting: int, *, failed_word: str = "failed") -> str:
+    parts = [f"{n} {word}" for n, word in ((blocked, "blocked"), (failed, failed_word),
+                                          (waiting, "waiting")) if n]
+    return "; " + ", ".join(parts) if parts else ""
+
+
+def render_unconverged(plan: Plan) -> str:
+    """The clusters in git an apply leaves blocked or FAILED, and what to do; "" when none."""
+    stuck = [c for c in plan.changes if c.source and c.action in (Action.BLOCKED, Action.FAILED)]
+    if not stuck:
+        return ""
+    lines = [f"Not in sync with git: {len(stuck)} cluster(s) blocked or failed:"]
+    for change in stuck:
+        if change.action is Action.BLOCKED:
+            lines.append(f"  x {change.name} ({change.source}): blocked: {change.reason}")
+        else:
+            lines.append(f"  ! {change.name} ({change.source}): FAILED in Grid: {change.reason}; "
+                         "fix the cause, then delete it in Grid so the next apply creates it "
+                         "again (see `gridops status`)")
+    return "\n".join(lines) + "\n"
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
@@ -159,17 +185,23 @@ def _result_line(r: ChangeResult) -> str:
     if r.outcome is Outcome.FAILED:
         return f"! {r.name}: {r.action.value} failed: {r.error}"
     done = _DONE.get(r.action, r.outcome.value)
+    note = f" ({r.note})" if r.note else ""
     phase = f" ({short_enum(r.phase)})" if r.phase else ""
-    return f"{symbol} {r.name}: {done}{phase}"
+    return f"{symbol} {r.name}: {done}{note}{phase}"
 
 
 def apply_summary_line(result: ApplyResult) -> str:
     def ok(action: Action) -> int:
         return sum(1 for r in result.results if r.action is action and r.outcome is Outcome.OK)
 
+    def count(action: Action) -> int:
+        return sum(1 for r in result.results if r.action is action)
+
     failed = sum(1 for r in result.results if r.outcome is Outcome.FAILED)
     return (f"Apply complete: {ok(Action.CREATE)} created, {ok(Action.UPDATE)} changed, "
-            f"{ok(Action.DELETE)} deleted, {failed} failed.")
+            f"{ok(Action.DELETE)} deleted, {failed} failed"
+            + _others(count(Action.BLOCKED), count(Action.FAILED), count(Action.WAIT),
+                      failed_word="FAILED in Grid") + ".")
 
 
 # --- status ---------------------------------------------------------------------------------

@@ -31,7 +31,9 @@ except SystemExit as e:
     code = e.code
 else:
     code = 0
+from reconciler.lazy import is_loaded
 print(json.dumps({"code": code, "started": started,
+                  "ran": [m for m in ("reconciler.run", "structlog", "yaml") if is_loaded(m)],
                   "modules": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)}))
 """.replace("HEAVY", repr(HEAVY))
 
@@ -55,6 +57,15 @@ def test_command_loads_no_heavy_library_and_starts_no_process(gitops: GitOpsRepo
     assert report["started"] == [], f"{args} started {report['started']}"
 
 
+@pytest.mark.parametrize("args", [["--help"], ["--version"]], ids=["help", "version"])
+def test_help_and_version_run_neither_the_commands_code_nor_yaml_nor_logging(
+        gitops: GitOpsRepo, args: list[str]) -> None:
+    report = _loaded(args, gitops.root)
+
+    assert report["code"] == 0, report
+    assert report["ran"] == [], f"{args} ran {report['ran']}"
+
+
 def test_plan_loads_git_when_it_needs_the_commit(gitops: GitOpsRepo) -> None:
     # The control: a command that reads git shows up in both records, so the checks above can
     # fail.
@@ -62,4 +73,5 @@ def test_plan_loads_git_when_it_needs_the_commit(gitops: GitOpsRepo) -> None:
 
     assert report["code"] in (0, 2), report
     assert "git" in report["modules"]
+    assert report["ran"] == ["reconciler.run", "structlog", "yaml"]
     assert any("git" in command for command in report["started"])  # type: ignore[attr-defined]

@@ -102,14 +102,21 @@ def test_status_and_drift_report_a_plan_the_delete_guard_would_refuse(gitops: Gi
     assert drift.exit_code == 2 and "- alpha" in drift.stdout
 
 
-def test_a_failed_cluster_is_drift_but_not_a_change(gitops: GitOpsRepo) -> None:
+def test_a_failed_cluster_differs_from_git_in_plan_drift_and_apply(gitops: GitOpsRepo) -> None:
     gitops.sim.fail_cluster("alpha", "quota exceeded")
     assert gitops.gridops("apply", "--auto-approve").exit_code == 0
     time.sleep(0.4)
     plan = gitops.gridops("plan", "--detailed-exitcode")
-    assert plan.exit_code == 0
-    assert "need attention" in plan.stdout and "match git" not in plan.stdout
+    assert plan.exit_code == 2
+    assert "differ from git" in plan.stdout and "match git" not in plan.stdout
+    assert plan.stdout.rstrip().endswith("; 1 failed.")
     assert gitops.gridops("drift").exit_code == 2
+    apply = gitops.gridops("apply", "--auto-approve")
+    assert apply.exit_code == 1
+    last = apply.stdout.rstrip().splitlines()[-2:]
+    assert last[0] == "Not in sync with git: 1 cluster(s) blocked or failed:"
+    assert last[1].startswith("  ! alpha (clusters/team-a/alpha.yaml:")
+    assert "FAILED in Grid: quota exceeded; fix the cause" in last[1]
 
 
 def test_a_document_named_like_the_global_cluster_is_blocked(gitops: GitOpsRepo) -> None:

@@ -39,6 +39,12 @@ def test_schema_defaults_to_the_cluster_schema_and_lists_ids_and_files() -> None
     assert all(r[1].startswith("urn:gridops:v1:") and Path(r[2]).is_file() for r in rows)
 
 
+def test_the_command_offers_exactly_the_known_schemas() -> None:
+    from reconciler.cli.schemas import NAMES
+
+    assert set(NAMES) == set(SCHEMA_NAMES)
+
+
 def test_schema_refuses_an_unknown_name_with_the_choices() -> None:
     result = CliRunner().invoke(main, ["schema", "clusters"])
     assert result.exit_code != 0 and "'cluster'" in result.output

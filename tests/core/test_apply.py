@@ -22,7 +22,7 @@ from reconciler.model import (
     SecretRef,
 )
 from reconciler.plan.planner import make_plan
-from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
+from reconciler.plan.types import Action, ApplyResult, Outcome, Plan
 from reconciler.sim.server import SimServer
 from reconciler.sources.secrets import Resolver, env_provider
 from reconciler.state import LocalStateBackend
@@ -45,8 +45,8 @@ class Repo:
     def plan(self, *clusters: DesiredCluster) -> Plan:
         return make_plan(desired_state(*clusters, git_sha=SHA), self.grid.list_clusters(),
                          self.backend.read().state, prune=True, now="2024-05-01T12:00:00Z",
-                         resolve_secret=lambda c: self.resolver.resolve(c.external_id,
-                                                                        cluster=c.name))
+                         resolve_secret=lambda c, ref: self.resolver.resolve(
+                             ref, cluster=c.name))
 
     def apply(self, plan: Plan, **options: Any) -> ApplyResult:
         return apply_plan(plan, self.grid, self.resolver, self.backend, git_sha=SHA, **options)
@@ -84,14 +84,20 @@ def test_apply_creates_clusters_with_their_secret_and_records_them(repo: Repo) -
     assert (inventory["a"].role_arn, inventory["a"].applied_sha) == (a.role_arn, SHA)
 
 
-def test_apply_writes_the_state_after_each_cluster(repo: Repo) -> None:
-    seen: list[set[str]] = []
+def test_apply_records_each_create_as_intended_before_it_asks_grid(repo: Repo) -> None:
+    seen: dict[str, str | None] = {}
+    real_create = repo.grid.create_cluster
 
-    def on_event(result: ChangeResult) -> None:
-        seen.append(set(repo.backend.read().state.inventory))
+    def create(name: str, spec: Any) -> Any:
+        entry = repo.backend.read().state.inventory.get(name)
+        seen[name] = entry.intent.action if entry and entry.intent else None
+        return real_create(name, spec)
 
-    repo.reconcile(desired_cluster("a"), desired_cluster("b"), on_event=on_event)
-    assert seen == [{"a"}, {"a", "b"}]
+    repo.grid.create_cluster = create  # type: ignore[method-assign]
+    repo.reconcile(desired_cluster("a"), desired_cluster("b"))
+    assert seen == {"a": "create", "b": "create"}
+    inventory = repo.backend.read().state.inventory
+    assert [inventory[n].intent for n in ("a", "b")] == [None, None]
 
 
 def test_second_apply_of_the_same_repo_changes_nothing(repo: Repo) -> None:

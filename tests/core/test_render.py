@@ -72,7 +72,7 @@ def test_plan_text_reads_like_terraform() -> None:
         "Warnings:",
         "  prune is off",
         "",
-        "Plan: 1 to create, 1 to change, 1 to delete.",
+        "Plan: 1 to create, 1 to change, 1 to delete; 1 blocked, 1 failed, 1 waiting.",
     ]) + "\n"
 
 

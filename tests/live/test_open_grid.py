@@ -7,7 +7,7 @@ import pytest
 
 from reconciler.errors import ConfigError
 from reconciler.live import SimUrl, open_grid, parse_sim_url
-from reconciler.model import PHASE_RUNNING
+from reconciler.model import PHASE_FAILED, PHASE_RUNNING
 from reconciler.sim.server import SimServer
 from tests.sim_fixtures import SIM_API_KEY, SIM_USER_ID, byoc_spec
 
@@ -23,7 +23,9 @@ ROOT = Path("/repo")
      SimUrl(ROOT / "s.db", create_seconds=0.1)),
     ("sim://s.db?latency=0.25", {"GRIDOPS_SIM_DELETE_SECONDS": "2"},
      SimUrl(ROOT / "s.db", delete_seconds=2.0, latency_seconds=0.25)),
-], ids=["relative", "absolute", "query-delays", "env-wins", "latency-and-env-delete"])
+    ("sim://s.db?failedPolls=3", {}, SimUrl(ROOT / "s.db", failed_polls=3)),
+], ids=["relative", "absolute", "query-delays", "env-wins", "latency-and-env-delete",
+        "failed-polls"])
 def test_sim_urls_are_read_relative_to_the_repo_root(url: str, env: dict[str, str],
                                                      expected: SimUrl) -> None:
     assert parse_sim_url(url, env=env, repo_root=ROOT) == expected
@@ -34,7 +36,10 @@ def test_sim_urls_are_read_relative_to_the_repo_root(url: str, env: dict[str, st
     ("sim://s.db?speed=3", {}, "unknown option 'speed'"),
     ("sim://s.db?createSeconds=soon", {}, "'soon' is not a number of seconds"),
     ("sim://s.db", {"GRIDOPS_SIM_DELETE_SECONDS": "-1"}, "GRIDOPS_SIM_DELETE_SECONDS: '-1'"),
-], ids=["no-path", "unknown-option", "not-a-number", "negative-env"])
+    ("sim://s.db?failedPolls=-1", {}, "failedPolls in .*'-1' is not a whole number"),
+    ("sim://s.db?failedPolls=2.5", {}, "'2.5' is not a whole number"),
+], ids=["no-path", "unknown-option", "not-a-number", "negative-env", "negative-polls",
+        "fractional-polls"])
 def test_bad_sim_urls_are_config_errors(url: str, env: dict[str, str], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         parse_sim_url(url, env=env, repo_root=ROOT)
@@ -48,6 +53,14 @@ def test_sim_url_starts_an_emulator_that_keeps_state_in_the_repo(tmp_path: Path)
     assert (tmp_path / ".gridops" / "sim.db").is_file()
     with open_grid(url, env={}, home=tmp_path, repo_root=tmp_path) as client:
         assert client.get_cluster("kept").phase == PHASE_RUNNING
+
+
+def test_sim_url_failed_polls_makes_new_clusters_fail_then_recover(tmp_path: Path) -> None:
+    url = "sim://sim.db?createSeconds=0&failedPolls=2"
+    with open_grid(url, env={}, home=tmp_path, repo_root=tmp_path) as client:
+        client.create_cluster("flaky", byoc_spec())
+        phases = [client.get_cluster("flaky").phase for _ in range(3)]
+    assert phases == [PHASE_FAILED, PHASE_FAILED, PHASE_RUNNING]
 
 
 def test_sim_url_uses_grid_credentials_from_the_environment(tmp_path: Path) -> None:

@@ -86,3 +86,32 @@ def test_sim_serve_refuses_an_unknown_fault_kind(tmp_path: Path) -> None:
                                       "--api-key", "k", "--fault-kinds", "5xx,teapot"])
     assert result.exit_code == 2
     assert "unknown fault kind(s) teapot" in result.output
+
+
+def test_sim_serve_takes_the_retry_knob_and_a_username(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRID_API_KEY": KEY}
+    command = [sys.executable, "-c", "from reconciler.sim.cli import sim; sim()", "serve",
+               "--port", "0", "--db", str(tmp_path / "sim.db"), "--user-id", "cli-user",
+               "--create-seconds", "0", "--failed-polls", "1", "--username", "octocat"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        url = _wait_for_url(process, time.monotonic() + 15)
+        login = httpx.post(f"{url}/v1/auth/login", json={"username": "octocat", "apiKey": KEY})
+        bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+        spec = {"driver": {"kubernetes": {"aws": {
+            "region": "us-east-1", "roleArn": "arn:aws:iam::123456789012:role/g",
+            "externalId": "e", "instanceTypes": [{"name": "t3.large"}]}}}}
+        httpx.post(f"{url}/v1/core/clusters", json={"name": "flaky", "spec": spec},
+                   headers=bearer)
+        phases = [httpx.get(f"{url}/v1/core/clusters/flaky", headers=bearer).json()["status"][
+            "phase"] for _ in range(2)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+    assert phases == ["CLUSTER_STATE_FAILED", "CLUSTER_STATE_RUNNING"]
+
+
+def test_sim_serve_refuses_negative_failed_polls(tmp_path: Path) -> None:
+    result = CliRunner().invoke(sim, ["serve", "--db", str(tmp_path / "s.db"), "--user-id", "u",
+                                      "--api-key", "k", "--failed-polls", "-1"])
+    assert result.exit_code == 2 and "--failed-polls" in result.output

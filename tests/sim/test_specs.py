@@ -37,14 +37,16 @@ def test_zero_values_are_dropped_like_protobuf_json() -> None:
 
 @pytest.mark.parametrize(("spec", "expected"), [
     (_set("colour", "blue"), "unknown field 'colour' in spec"),
-    (_set(f"{AWS}.instance_types", []), "unknown field 'instance_types' in spec.driver"),
+    (_set(f"{AWS}.instance_types", []), r"instanceTypes is given twice \(as 'instanceTypes' "
+                                        r"and 'instance_types'\)"),
+    (_set(f"{AWS}.instanceTypesX", []), "unknown field 'instanceTypesX' in spec.driver"),
     (_set("performanceProfile", "TURBO"), "spec.performanceProfile: unknown value 'TURBO'"),
     (_set(f"{AWS}.fsxEnabled", "yes"), "fsxEnabled must be a boolean"),
     (_set(f"{AWS}.xMultiAzCount", -1), "must not be negative"),
     (_set(f"{AWS}.instanceTypes", {"name": "t3.large"}), "instanceTypes must be a list"),
     (_set("driver.kubernetes.extraGridletEnvVar", {"A": 1}), "must be an object of strings"),
-], ids=["unknown-field", "snake-case-field", "unknown-enum", "wrong-type", "negative-int",
-        "list-not-list", "map-of-non-strings"])
+], ids=["unknown-field", "both-spellings", "unknown-nested-field", "unknown-enum",
+        "wrong-type", "negative-int", "list-not-list", "map-of-non-strings"])
 def test_decoding_refuses_what_grpc_gateway_would(spec: dict[str, Any], expected: str) -> None:
     with pytest.raises(SpecError, match=expected):
         decode_spec(spec)

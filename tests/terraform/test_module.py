@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,17 @@ def test_each_permission_document_fits_a_managed_policy(module: list[Block],
         for s in policy_statements([block])]}
     size = len(json.dumps(rendered, separators=(",", ":")))
     assert size < 6144, f"{document} renders to about {size} characters"
+
+
+_SKIP = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?$")
+
+
+def test_every_checkov_skip_says_why_and_the_readme_lists_it() -> None:
+    skips = [match for path in TF_FILES for line in path.read_text().splitlines()
+             if (match := _SKIP.search(line.strip()))]
+    assert skips, "permissions.tf explains its checkov findings"
+    readme = (MODULE / "README.md").read_text()
+    for match in skips:
+        check, reason = match.group(1), (match.group(2) or "").strip()
+        assert len(reason) > 40, f"{check}: the reason is missing or too short"
+        assert f"`{check}`" in readme, f"{check} is not in terraform/README.md"

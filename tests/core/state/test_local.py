@@ -90,7 +90,7 @@ def test_second_lock_is_refused_naming_the_holder(tmp_path: Path) -> None:
         pass
     assert "alice@laptop" in locked.value.message and "run-7" in locked.value.message
     assert locked.value.holder["id"] == "lock-1"
-    assert "force-unlock lock-1" in (locked.value.hint or "")
+    assert "--lock-wait SECONDS" in (locked.value.hint or "")
 
 
 def test_lock_is_free_again_after_the_block(tmp_path: Path) -> None:
@@ -163,3 +163,84 @@ def test_an_entry_without_deletion_protection_reads_as_protected(tmp_path: Path)
     path = tmp_path / "state.json"
     path.write_text('{"version": 1, "serial": 1, "inventory": [{"name": "a"}]}')
     assert LocalStateBackend(path).read().state.inventory["a"].deletion_protection is True
+
+
+# --- the journal ------------------------------------------------------------------------------
+
+def test_records_are_folded_into_every_read_and_settled_into_the_file(
+        backend: LocalStateBackend) -> None:
+    backend.write(_state("a", "b"), expected_version=None)
+    backend.record({"c": InventoryEntry(name="c"), "a": None})
+    backend.record({"b": InventoryEntry(name="b", deletion_protection=True)}, durable=False)
+    snap = backend.read()
+    assert sorted(snap.state.inventory) == ["b", "c"]
+    assert snap.state.inventory["b"].deletion_protection is True
+    assert snap.version == "1+2"
+    assert json.loads(backend.path.read_text())["serial"] == 1  # the file itself unchanged
+    backend.settle()
+    assert not backend.journal_path.exists()
+    assert sorted(e["name"] for e in json.loads(backend.path.read_text())["inventory"]) == \
+        ["b", "c"]
+    assert backend.read().version == "2"
+
+
+def test_a_record_between_read_and_write_makes_the_write_refuse(
+        backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    snap = backend.read()
+    backend.record({"b": InventoryEntry(name="b")})
+    with pytest.raises(StateConflict):
+        backend.write(_state("a"), expected_version=snap.version)
+    assert sorted(backend.read().state.inventory) == ["a", "b"]
+
+
+def test_a_journal_line_cut_short_by_a_crash_is_ignored_and_cut_before_the_next(
+        backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    backend.record({"b": InventoryEntry(name="b")})
+    with open(backend.journal_path, "ab") as f:
+        f.write(b'{"base": 1, "set": [{"name": "c"')  # killed mid-write
+    assert sorted(backend.read().state.inventory) == ["a", "b"]
+    backend.record({"d": InventoryEntry(name="d")})
+    assert sorted(backend.read().state.inventory) == ["a", "b", "d"]
+
+
+def test_journal_lines_left_from_before_the_last_write_are_not_applied_again(
+        backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    backend.record({"b": InventoryEntry(name="b")})
+    stale = backend.journal_path.read_bytes()
+    backend.settle()
+    snap = backend.read()
+    backend.write(State(inventory={}, serial=snap.state.serial),
+                  expected_version=snap.version)  # b and a removed on purpose
+    backend.journal_path.write_bytes(stale)  # as if the write crashed before removing it
+    assert backend.read().state.inventory == {}
+
+
+def test_a_corrupt_journal_line_is_refused_never_guessed_at(backend: LocalStateBackend) -> None:
+    backend.write(_state("a"), expected_version=None)
+    backend.journal_path.write_text('not json\n{"base": 1, "set": [], "drop": []}\n')
+    with pytest.raises(StateError, match="journal .* is corrupt at line 1"):
+        backend.read()
+
+
+def test_force_unlock_refuses_a_lock_whose_holder_is_alive(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    with LocalStateBackend(path).lock(LOCK):
+        with pytest.raises(LockError, match="held by a live process: alice@laptop since "
+                                            "2024-05-01T12:00:00Z") as refused:
+            LocalStateBackend(path).force_unlock("lock-1", force=True)
+        assert "--lock-wait" in (refused.value.hint or "")
+        assert LocalStateBackend(path).info_path.exists()
+
+
+def test_a_wait_for_the_lock_is_reported_at_its_start(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    heard: list[tuple[str, float]] = []
+    second = LocalStateBackend(path).lock(LOCK, wait_seconds=0.2,
+                                          on_wait=lambda h, s: heard.append((h["who"], s)))
+    with LocalStateBackend(path).lock(LOCK), pytest.raises(LockError), second:
+        pass
+    assert [who for who, _ in heard] == ["alice@laptop"]
+    assert heard[0][1] < 0.2

@@ -1,0 +1,139 @@
+"""The Grid call of each change, run in a worker thread, and the read-back after a lost answer.
+
+A step returns ``Done`` (the phase Grid reported, and a note when the answer had to be read
+back) or raises: a ``GridopsError`` when the change certainly did not happen, ``Unsettled``
+when nobody can tell yet (the answer was lost and reading it back failed too). Steps touch
+only Grid: what the inventory records is decided by the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from reconciler.errors import (
+    GridAnswerLost,
+    GridAPIError,
+    GridConflict,
+    GridNotFound,
+    GridopsError,
+)
+from reconciler.live import wire
+from reconciler.model import PHASE_DELETED, InventoryEntry, LiveCluster
+from reconciler.plan.planner import made_by_intent
+from reconciler.plan.types import Action, Change
+from reconciler.ports import GridAPI
+
+#: The note on a change whose answer was lost, confirmed by reading the cluster back.
+READ_BACK_NOTE = "the answer was lost; confirmed by reading it back"
+
+
+@dataclass(frozen=True)
+class Done:
+    """A change Grid made."""
+
+    phase: str
+    note: str = ""
+
+
+class Unsettled(GridopsError):
+    """The answer was lost and reading the cluster back failed: the next plan settles it."""
+
+    reason = "unsettled"
+
+
+@dataclass(frozen=True)
+class Call:
+    """What one step needs: the change, its resolved secrets, the intent recorded for it."""
+
+    change: Change
+    #: wire path -> value (never printed)
+    secrets: Mapping[str, str] = field(repr=False)
+    intent: InventoryEntry | None = None
+    force_delete: bool = False
+
+
+def run_step(grid: GridAPI, call: Call) -> Done:
+    return _STEPS[call.change.action](grid, call)
+
+
+def _create(grid: GridAPI, call: Call) -> Done:
+    name = call.change.name
+    try:
+        spec = wire.put_secrets(call.change.spec or {}, call.secrets)
+        return Done(grid.create_cluster(name, spec).phase)
+    except GridopsError as e:
+        if not _maybe_done(e):
+            raise
+        lost = e
+    found = _read_back(grid, name, lost)
+    if found is not None and call.intent is not None and made_by_intent(call.intent, found):
+        return Done(found.phase, READ_BACK_NOTE)
+    if found is not None:
+        raise GridConflict(f"{name} already exists in Grid (made outside this plan)",
+                           hint=f"adopt it with `gridops import {name}`") from lost
+    if isinstance(lost, GridConflict):
+        raise lost
+    raise GridAPIError(f"the create did not happen ({lost.message}); the next run tries "
+                       "again", hint="nothing of it is in Grid") from lost
+
+
+def _update(grid: GridAPI, call: Call) -> Done:
+    change = call.change
+    live = grid.get_cluster(change.cluster_id or change.name)
+    spec = wire.merge_for_update(live.spec, change.spec or {}, change.managed_aws_keys,
+                                 call.secrets, kubernetes_keys=change.managed_kubernetes_keys)
+    try:
+        return Done(grid.update_cluster(live.id, change.name, spec).phase)
+    except GridAnswerLost as e:
+        lost = e
+    found = _read_back(grid, live.id, lost)
+    sent = call.intent.intent.sent if call.intent and call.intent.intent else {}
+    if found is not None and sent and wire.matches_sent(sent, found.spec):
+        return Done(found.phase, READ_BACK_NOTE)
+    raise GridAPIError(f"the update did not happen ({lost.message}); the next run tries "
+                       "again") from lost
+
+
+def _delete(grid: GridAPI, call: Call) -> Done:
+    change = call.change
+    target = change.cluster_id or change.name
+    try:
+        grid.delete_cluster(target, force=call.force_delete)
+        return Done("")
+    except GridNotFound:  # already gone: the next plan sees that and drops it
+        return Done("")
+    except GridAnswerLost as e:
+        lost = e
+    found = _read_back(grid, target, lost)
+    if found is None or found.terminating:
+        return Done(found.phase if found else "", READ_BACK_NOTE)
+    raise GridAPIError(f"the delete did not happen ({lost.message}); the next run tries "
+                       "again") from lost
+
+
+_STEPS: Mapping[Action, Callable[[GridAPI, Call], Done]] = {
+    Action.CREATE: _create, Action.UPDATE: _update, Action.DELETE: _delete,
+}
+
+
+def _maybe_done(error: GridopsError) -> bool:
+    """A create Grid may have made although it said otherwise: the answer was lost, or a
+    retry found the name taken, or Grid was busy or failing."""
+    if isinstance(error, (GridAnswerLost, GridConflict)):
+        return True
+    status = getattr(error, "status", None)
+    return isinstance(error, GridAPIError) and (status is None or status == 429
+                                                or status >= 500)
+
+
+def _read_back(grid: GridAPI, cluster_id: str, lost: GridopsError) -> LiveCluster | None:
+    """The cluster as Grid has it now (None when it does not exist)."""
+    try:
+        found = grid.get_cluster(cluster_id)
+    except GridNotFound:
+        return None
+    except GridopsError as e:
+        raise Unsettled(f"{lost.message}; reading it back failed too ({e.message})",
+                        hint="the next plan finds out what happened and carries on") from e
+    return None if found.phase == PHASE_DELETED else found

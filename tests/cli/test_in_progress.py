@@ -1,0 +1,52 @@
+"""A cluster still being created: in sync when it will match git, a wait with its diff (and
+drift) when it will not. Creates take long enough here to commit an edit meanwhile."""
+
+from __future__ import annotations
+
+import time
+
+from tests.cli.conftest import GitOpsRepo, cluster_doc
+from tests.sim_fixtures import sim_server_fixture
+
+sim_server = sim_server_fixture("sim_server", create_seconds=1.5)
+
+
+def _wait_running(g: GitOpsRepo, *names: str) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        live = g.live()
+        if all(n in live and live[n].phase == "CLUSTER_STATE_RUNNING" for n in names):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{names} not RUNNING")
+
+
+def test_an_edit_to_a_cluster_still_being_created_waits_with_its_diff_and_is_drift(
+        gitops: GitOpsRepo) -> None:
+    assert gitops.gridops("apply", "--auto-approve").exit_code == 0
+    gitops.write("clusters/team-a/alpha.yaml", cluster_doc("alpha", profile="cost-saving"))
+    gitops.commit("alpha saves cost")
+    plan = gitops.gridops("plan", "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert "= alpha: wait (being created; will then change: performanceProfile)" in plan.stdout
+    assert "match git" not in plan.stdout
+    assert plan.stdout.rstrip().endswith("waiting.")
+    _wait_running(gitops, "alpha", "beta")
+    applied = gitops.gridops("apply", "--auto-approve")
+    assert "~ alpha: updated" in applied.stdout
+
+
+def test_a_create_in_progress_with_nothing_else_to_change_is_in_sync(gitops: GitOpsRepo) -> None:
+    assert gitops.gridops("apply", "--auto-approve").exit_code == 0
+    plan = gitops.gridops("plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert plan.stdout.rstrip().endswith("Plan: 0 to create, 0 to change, 0 to delete; "
+                                         "2 waiting.")
+
+
+def test_a_cluster_still_being_created_is_waited_on_not_created_again(
+        gitops: GitOpsRepo) -> None:
+    assert gitops.gridops("apply", "--auto-approve").exit_code == 0
+    result = gitops.gridops("plan")  # immediately: still QUEUED/PENDING
+    assert "being created" in result.stdout
+    assert "Plan: 0 to create" in result.stdout
