@@ -101,6 +101,8 @@ class Change:
     spec: Mapping[str, Any] | None = None
     secrets: Mapping[str, SecretRef] = field(default_factory=dict)
     managed_aws_keys: tuple[str, ...] = ()
+    #: the ``driver.kubernetes`` keys beside ``aws`` this document manages (self-managed)
+    managed_kubernetes_keys: tuple[str, ...] = ()
     deletion_protection: bool = False
     source: str = ""
     phase: str = ""
@@ -130,6 +132,7 @@ class Change:
             "fieldChanges": [c.to_json() for c in self.field_changes],
             "spec": self.spec, "secrets": {k: v.to_json() for k, v in self.secrets.items()},
             "managedAwsKeys": list(self.managed_aws_keys),
+            "managedKubernetesKeys": list(self.managed_kubernetes_keys),
             "deletionProtection": self.deletion_protection, "source": self.source,
             "phase": self.phase, "drift": self.drift, "cause": self.cause,
             "causeBase": self.cause_base, "adopt": self.adopt, "forget": self.forget,
@@ -144,6 +147,7 @@ class Change:
             spec=data.get("spec"),
             secrets={k: SecretRef.from_json(v) for k, v in data.get("secrets", {}).items()},
             managed_aws_keys=tuple(data.get("managedAwsKeys", [])),
+            managed_kubernetes_keys=tuple(data.get("managedKubernetesKeys", [])),
             deletion_protection=bool(data.get("deletionProtection", False)),
             source=str(data.get("source", "")), phase=str(data.get("phase", "")),
             drift=bool(data.get("drift", False)), cause=str(data.get("cause", "")),
@@ -222,6 +226,9 @@ class Plan:
     excluded); apply of a saved plan refuses when it no longer matches.
     ``desired_digest``: sha256 of the settings file and every cluster file the plan was made
     from; apply of a saved plan refuses when the committed files differ (uncommitted edits).
+    ``inputs``: per self-managed cluster, the terraform output it was planned from
+    (``source``, ``digest`` without secrets, the state's ``serial`` and ``lineage``); apply of
+    a saved plan refuses when they changed.
     ``unmanaged``: live BYOC clusters that gridops does not own and will not touch.
     ``warnings``: notes for the reader (uncommitted files, preflight warnings, ...).
     """
@@ -238,6 +245,7 @@ class Plan:
     #: the monthly cost change of each change that moves a warm count (``plan.cost``);
     #: display only, never compared when a saved plan is checked
     costs: tuple[ClusterCost, ...] = ()
+    inputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
@@ -264,6 +272,7 @@ class Plan:
             "unmanaged": list(self.unmanaged), "warnings": list(self.warnings),
             "costs": [c.to_json() for c in self.costs],
             "costMonthlyTotal": self.cost_monthly_total,
+            "inputs": {name: dict(values) for name, values in self.inputs.items()},
         }
 
     @property
@@ -292,6 +301,8 @@ class Plan:
             unmanaged=tuple(data.get("unmanaged", [])), warnings=tuple(data.get("warnings", [])),
             settings_file=str(data.get("settingsFile", "gridops.yaml")),
             costs=tuple(ClusterCost.from_json(c) for c in data.get("costs", [])),
+            inputs={str(name): {str(k): str(v) for k, v in values.items()}
+                    for name, values in data.get("inputs", {}).items()},
         )
 
     @classmethod

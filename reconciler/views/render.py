@@ -169,7 +169,9 @@ def render_unconverged(plan: Plan) -> str:
 def plan_summary(plan: Plan) -> dict[str, Any]:
     """The plan's counts for scripts (``plan --json``'s ``summary``, the action's outputs):
     one count per action (create, update, delete, wait, failed, blocked, noop), the unmanaged
-    clusters, and whether anything is to change (``hasChanges``) or differs (``hasDrift``)."""
+    clusters, and whether anything is to change (``hasChanges``) or differs (``hasDrift``).
+    A cost estimate belongs here as ``monthlyCostDelta``: the GitHub Action's
+    ``monthly-cost-delta`` output reads that key (``reconciler.github.action_outputs``)."""
     counts: dict[str, Any] = {action.value: plan.count(action) for action in Action}
     return {**counts, "unmanaged": len(plan.unmanaged), "hasChanges": plan.has_changes,
             "hasDrift": plan.has_drift}
