@@ -5,12 +5,11 @@ Nothing here parses options or prints."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, update_inventory
 from reconciler.aws.terraform import output_reader
@@ -23,6 +22,7 @@ from reconciler.errors import (
     StalePlan,
     ValidationError,
 )
+from reconciler.gridurl import KIND_REMOTE, KIND_SIM, check_grid_url, redact_url
 from reconciler.live import wire
 from reconciler.model import (
     DesiredCluster,
@@ -425,20 +425,63 @@ def _leftovers_edit(entry: InventoryEntry, refs: tuple[str, ...]) -> Callable[
 
 def checks_enabled(setting: str, grid_url: str) -> bool:
     """``awsChecks: auto`` is on against a real Grid and off against the emulator: a
-    ``sim://`` URL, or a Grid on a loopback address (``gridops sim serve``)."""
+    ``sim://`` URL, or a Grid on a loopback address (``gridops sim serve``). A URL the
+    policy refuses is never taken for a real Grid: its ConfigError is raised here."""
     if setting == "auto":
-        return not (grid_url.startswith("sim://") or _is_loopback_url(grid_url))
+        return check_grid_url(grid_url).kind == KIND_REMOTE
     return setting == "always"
 
 
-def _is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
+def pinned_grid_url(root: Path, settings_file: str, *, url: str | None,
+                    from_rev: str | None) -> str | None:
+    """The Grid URL credentials belong to: ``url`` when given, else the ``gridUrl`` of the
+    settings file at ``from_rev`` (the pull request's base); None when nothing is pinned.
+    A base whose settings cannot be read pins nothing usable ("")."""
+    if url:
+        return url
+    if not from_rev:
+        return None
+    data = gitsource.read_file_at(root, from_rev, settings_file)
+    if data is None:
+        return Settings().grid_url
+    settings, _ = settings_loader.parse_settings(data, settings_file)
+    return settings.grid_url if settings is not None else ""
+
+
+def check_pinned(url: str, pinned: str | None) -> str | None:
+    """None when ``url`` is the pinned Grid (or nothing is pinned); else what to say."""
+    if pinned is None or same_grid(url, pinned):
+        return None
+    if not pinned:
+        return (f"the Grid URL {redact_url(url)} cannot be checked against the pinned one (the "
+                "base's settings do not parse): gridops runs WITHOUT Grid credentials")
+    return (f"the Grid URL {redact_url(url)} is not the pinned Grid URL {redact_url(pinned)}: "
+            "a change of gridUrl in a pull request cannot move the credentials, so gridops "
+            "runs WITHOUT Grid credentials (set the repository variable GRID_URL, or merge "
+            "the change first)")
+
+
+def same_grid(a: str, b: str) -> bool:
+    """Whether two Grid URLs name the same Grid (scheme and host case, a trailing slash and
+    the default port do not matter); an invalid URL is the same as nothing."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        return _normal(a) == _normal(b)
+    except ConfigError:
         return False
+
+
+def _normal(url: str) -> str:
+    target = check_grid_url(url)
+    if target.kind == KIND_SIM:
+        return target.url
+    parts = urlsplit(target.url)
+    port = parts.port if parts.port not in (None, _DEFAULT_PORTS[parts.scheme]) else None
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    netloc = f"{host}:{port}" if port else str(host)
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def remember_leftovers(backend: StateBackend, name: str, refs: tuple[str, ...]) -> None:
