@@ -99,6 +99,24 @@ def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
+def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
+    """The bytes of ``path`` at ``rev``, or None when the commit has no such file."""
+    import git
+    from git.exc import GitCommandError
+
+    repo = _open(repo_root)
+    try:
+        commit = repo.commit(rev)
+    except (GitCommandError, ValueError, git.BadName) as e:
+        raise GitError(f"unknown git revision {rev!r}",
+                       hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+    try:
+        item = commit.tree / path
+    except KeyError:
+        return None
+    return item.data_stream.read() if isinstance(item, git.Blob) else None
+
+
 def merge_base(repo_root: Path, a: str, b: str) -> str:
     from git.exc import GitCommandError
 

@@ -64,11 +64,12 @@ def test_a_cluster_with_an_unknown_profile_is_shown_and_untouched_while_others_a
     assert ("? alpha: unknown (Grid reports spec.performanceProfile "
             "'CLUSTER_PERFORMANCE_PROFILE_TURBO', which this gridops does not know") in plan.stdout
     assert "~ beta: update" in plan.stdout
-    assert "Plan: 0 to create, 1 to change, 0 to delete." in plan.stdout
+    assert "Plan: 0 to create, 1 to change, 0 to delete; 1 unknown." in plan.stdout
 
     applied = gitops.gridops("apply", "--auto-approve")
     assert applied.exit_code == 0, applied.output
-    assert "Apply complete: 0 created, 1 changed, 0 deleted, 0 failed." in applied.stdout
+    assert "Apply complete: 0 created, 1 changed, 0 deleted, 0 failed; 1 unknown." \
+        in applied.stdout
     assert _stored_spec(gitops, "alpha") == before  # never touched
     assert _aws(_stored_spec(gitops, "beta"))["instanceTypes"][1][
         "overprovisionedOndemandCount"] == 2
@@ -90,7 +91,7 @@ def test_an_owned_cluster_of_an_unknown_type_is_not_deleted_when_it_leaves_git(
     assert applied.exit_code == 0, applied.output
     assert "? alpha: unknown (Grid reports spec.clusterType 'CLUSTER_TYPE_HYBRID'" \
         in applied.stdout
-    assert "Plan: 0 to create, 0 to change, 0 to delete." in applied.stdout
+    assert "Plan: 0 to create, 0 to change, 0 to delete; 1 unknown." in applied.stdout
     assert gitops.live()["alpha"].desired_state == "CLUSTER_STATE_RUNNING"
     assert "alpha" in gitops.inventory()
 

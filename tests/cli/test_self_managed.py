@@ -174,6 +174,9 @@ def test_the_output_may_be_a_json_string_holding_the_body(self_managed: GitOpsRe
     ("{not json " + TF_SECRET, f"{OUTPUT_FILE} is not JSON"),
     (outputs(create_body(region="us-east-1a")),
      "'spec.driver.kubernetes.aws.region': 'us-east-1a' is an availability zone"),
+    (outputs({**create_body(), "spec": {"driver": {"kubernetes": {"aws": {
+        **create_body()["spec"]["driver"]["kubernetes"]["aws"], "role_arn": "grid-full"}}}}}),
+     "'spec.driver.kubernetes.aws.roleArn': roleArn 'grid-full' is not an IAM role ARN"),
     (outputs(create_body(types=("m6g.large",))),
      "'spec.driver.kubernetes.aws.instanceTypes[0]': instance type 'm6g.large' is arm64"),
     (outputs(create_body(name="foo-02")),
@@ -184,8 +187,8 @@ def test_the_output_may_be_a_json_string_holding_the_body(self_managed: GitOpsRe
     (outputs("{not json " + TF_SECRET), "the value is a string but not JSON"),
     (outputs({**create_body(), "spec": {"driver": {"slurm": {}}}}),
      "'spec.driver.slurm' is not supported"),
-], ids=["missing-file", "missing-output", "file-not-json", "zone", "arm64", "other-name",
-        "count-not-a-number", "value-not-json", "not-aws"])
+], ids=["missing-file", "missing-output", "file-not-json", "zone", "role-arn", "arm64",
+        "other-name", "count-not-a-number", "value-not-json", "not-aws"])
 def test_validate_explains_what_is_wrong_with_the_output(self_managed: GitOpsRepo,
                                                           output: str | None,
                                                           message: str) -> None:
