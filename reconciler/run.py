@@ -23,6 +23,7 @@ from reconciler.errors import (
     ValidationError,
 )
 from reconciler.gridurl import KIND_REMOTE, KIND_SIM, check_grid_url, redact_url
+from reconciler.live import wire
 from reconciler.model import (
     DesiredCluster,
     DesiredState,
@@ -32,7 +33,7 @@ from reconciler.model import (
     SecretRef,
     State,
 )
-from reconciler.plan import guards, planner, why
+from reconciler.plan import cost, guards, planner, why
 from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
@@ -165,6 +166,7 @@ def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
     plan = planner.make_plan(ws.desired, live, state, resolve_secret=_secret_for_diff(resolver),
                              prune=ws.settings.prune, now=now_iso())
     plan = why.explain_plan(plan, ws.desired.clusters, change_bases(ws, plan, state, base_rev))
+    plan = price_plan(plan, ws.desired.clusters, live, grid)
     _require_secrets(plan, resolver)
     notes = list(plan.warnings)
     if ws.desired.uncommitted:
@@ -177,6 +179,52 @@ def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
                             desired_count=len(ws.desired.clusters),
                             inventory_count=len(state.inventory), allow_empty=allow_empty)
     return plan, live
+
+
+def price_plan(plan: Plan, desired: Mapping[str, DesiredCluster], live: Sequence[LiveCluster],
+               grid: GridAPI) -> Plan:
+    """``plan`` with the monthly cost of each change that moves a warm count. Grid's prices
+    come from a cluster's instance-types answer (which lists the types that cluster uses),
+    asked once per cluster and only when needed: the cluster's own answer first, then those
+    of live clusters in its region for types it lacks (and for a cluster still to be
+    created). A price no answer gives stays unknown (never guessed)."""
+    byoc = {c.name: c for c in live if c.is_byoc and not c.terminating}
+    wanted = {c.name: cost.warm_changes(c, desired.get(c.name), byoc.get(c.name))
+              for c in plan.changes}
+    wanted = {name: moves for name, moves in wanted.items() if moves}
+    if not wanted:
+        return plan
+    answers: dict[str, Mapping[str, float]] = {}
+
+    def prices_of(cluster: LiveCluster) -> Mapping[str, float]:
+        if cluster.id not in answers:
+            try:
+                answers[cluster.id] = cost.on_demand_prices(grid.instance_types(cluster.id))
+            except GridopsError:
+                answers[cluster.id] = {}
+        return answers[cluster.id]
+
+    prices: dict[str, Mapping[str, float] | None] = {}
+    for name, moves in wanted.items():
+        found: dict[str, float] = {}
+        for source in _price_sources(name, desired.get(name), byoc):
+            if set(moves) <= set(found):
+                break
+            found = {**prices_of(source), **found}
+        prices[name] = found
+    changes = [c for c in plan.changes if c.name in wanted]
+    return replace(plan, costs=cost.price_changes(changes, desired, byoc, prices))
+
+
+def _price_sources(name: str, cluster: DesiredCluster | None,
+                   live: Mapping[str, LiveCluster]) -> list[LiveCluster]:
+    """The cluster itself when live, then the live clusters in its region, by name."""
+    own = live.get(name)
+    region = cluster.region if cluster else (
+        str(wire.aws_of(own.spec).get("region", "")) if own else "")
+    neighbours = [c for n, c in sorted(live.items())
+                  if n != name and wire.aws_of(c.spec).get("region") == region]
+    return ([own] if own else []) + neighbours
 
 
 def change_bases(ws: Workspace, plan: Plan, state: State,

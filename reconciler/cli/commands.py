@@ -355,7 +355,8 @@ def status(app: App, as_json: bool) -> None:
     backend = app.state(ws)
     with app.grid(ws) as grid:
         the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, guarded=False)
-    owned = backend.read().state.inventory
+    owned = {name for name, entry in backend.read().state.inventory.items()
+             if not entry.creating}  # a create not yet confirmed is not owned yet
     rows = render.status_rows(the_plan, live, owned, now=datetime.now(UTC))
     app.out(render.render_status_json(rows) if as_json
             else render.render_status_table(rows, color=app.color))
