@@ -129,23 +129,23 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
                 try:
                     item = item / part
                 except KeyError:
-                    return f"leads nowhere in commit {commit.hexsha[:12]}"
+                    return f"symlink leads nowhere in commit {commit.hexsha[:12]}"
                 if isinstance(item, git.Blob) and item.mode == _LINK_MODE:
                     target = item.data_stream.read().decode("utf-8", "replace")
                     base = posixpath.dirname("/".join(parts[:index + 1]))
                     joined = posixpath.normpath(posixpath.join(base, target))
                     if target.startswith("/") or joined == ".." or joined.startswith("../"):
-                        return f"leads outside the repository (to {printable(target)})"
+                        return f"symlink leads outside the repository (to {printable(target)})"
                     path = posixpath.join(joined, *parts[index + 1:])
                     break
             else:
                 return item, path
-        return "is a symlink loop"
+        return "symlink loop"
 
     def walk(shown: str, real: str, ancestors: frozenset[str]) -> None:
         found = resolve(real)
         if isinstance(found, str):
-            findings.append(Finding(printable(shown), 1, 1, f"symlink {found}: fix or remove it"))
+            findings.append(Finding(printable(shown), 1, 1, f"{found}: fix or remove the link"))
             return
         item, real = found
         if isinstance(item, git.Tree):
