@@ -60,8 +60,8 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     try:
         out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all",
                               "--ignored=matching", "--", *paths)
-    except GitCommandError as e:
-        raise GitError(f"git status failed: {e.stderr.strip()}") from e
+    except (GitCommandError, BrokenPipeError) as e:
+        raise git_failure(repo_root, "git status", e) from e
     found: list[str] = []
     entries = iter(out.split("\0"))
     for entry in entries:
@@ -182,6 +182,18 @@ def _commit(repo: git.Repo, rev: str) -> Any:
     except (GitCommandError, ValueError, git.BadName) as e:
         raise GitError(f"unknown git revision {rev!r}",
                        hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+
+
+def git_failure(repo_root: Path, what: str, error: BaseException) -> GitError:
+    """A clear GitError for a git command that failed (dubious ownership said plainly)."""
+    text = str(getattr(error, "stderr", "") or error)
+    if "dubious ownership" in text or isinstance(error, BrokenPipeError):
+        return GitError(f"git refuses to work in {printable(str(repo_root))}: the repository "
+                        "belongs to another user (git's \"dubious ownership\" check)",
+                        hint=f"if you trust it: git config --global --add safe.directory "
+                             f"{printable(str(repo_root))}")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return GitError(f"{what} failed: {printable(first.removeprefix('stderr: '))}")
 
 
 def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:

@@ -153,3 +153,13 @@ def test_hostile_input_is_refused_clearly_and_changes_nothing(gitops: GitOpsRepo
         assert not [form for form in _canary_forms() if form in output], command
     assert [r for r in gitops.sim.requests() if r.method in MUTATING] == []
     assert not gitops.live().keys() - {"alpha", "beta", "grid-cloud-prod"}
+
+
+def test_git_dubious_ownership_is_a_clear_error(gitops: GitOpsRepo) -> None:
+    env = {"GIT_TEST_ASSUME_DIFFERENT_OWNER": "1"}  # git's own switch for this check
+    for command in (("plan",), ("apply", "--auto-approve")):
+        result = gitops.gridops(*command, env=env)
+        assert result.exit_code == 1
+        assert "dubious ownership" in result.stderr and "safe.directory" in result.stderr
+        assert "Traceback" not in result.output and "internal error" not in result.output
+    assert [r for r in gitops.sim.requests() if r.method in MUTATING] == []
