@@ -78,26 +78,51 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
     return files, clusters, found
 
 
-def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False
-                   ) -> Workspace:
-    """Settings + desired state at the working tree; any error finding stops everything."""
+def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False,
+                   from_commit: bool = False) -> Workspace:
+    """Settings + desired state at the working tree, or (``from_commit``, for apply) from the
+    objects of the commit HEAD points at, never the files on disk; any error finding stops
+    everything."""
     settings = settings_loader.load_settings(root, settings_file, required=settings_required)
-    files, clusters, findings = _read_desired(root, settings)
-    if any(f.severity == "error" for f in findings):
-        raise ValidationError(findings)
     in_git = gitsource.find_repo_root(root) is not None
     sha = gitsource.head_sha(root) if in_git else None
+    settings_bytes = (root / settings_file).read_bytes() \
+        if (root / settings_file).is_file() else b""
+    if from_commit and sha is not None:
+        settings_bytes = gitsource.read_file_at(root, sha, settings_file) or b""
+        if settings_bytes:
+            committed, problems = settings_loader.parse_settings(settings_bytes, settings_file)
+            if committed is None:
+                raise ValidationError(problems)
+            settings = committed
+        files, clusters, findings = _read_desired_at(root, settings, sha)
+    else:
+        files, clusters, findings = _read_desired(root, settings)
+    if any(f.severity == "error" for f in findings):
+        raise ValidationError(findings)
     dirty = gitsource.uncommitted_files(root, settings.clusters_dir, settings_file) \
         if in_git else ()
     desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty,
-                           digest=_digest(root / settings_file, files))
+                           digest=_digest(settings_bytes, files))
     return Workspace(root=root, settings=settings, desired=desired,
                      warnings=tuple(f for f in findings if f.severity != "error"))
 
 
-def _digest(settings_path: Path, files: Mapping[str, bytes]) -> str:
+def _read_desired_at(root: Path, settings: Settings, sha: str) -> tuple[
+        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
+    files, read_findings = gitsource.read_commit_files(
+        root, sha, settings.clusters_dir, max_bytes=settings.max_file_bytes,
+        is_cluster_file=loader.is_cluster_file)
+    read_findings = [f.tagged("file") for f in read_findings]
+    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
+                                             read_output=output_reader(root))
+    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
+    return files, clusters, found
+
+
+def _digest(settings_bytes: bytes, files: Mapping[str, bytes]) -> str:
     """What the desired state was made from: the settings file and every cluster file."""
-    digest = hashlib.sha256(settings_path.read_bytes() if settings_path.is_file() else b"")
+    digest = hashlib.sha256(settings_bytes)
     for name, data in sorted(files.items()):
         digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()

@@ -74,9 +74,12 @@ class App:
     def err(self, text: str) -> None:
         self._echo(self.masker.mask(text), err=True, color=self.color_err)
 
-    def workspace(self) -> run.Workspace:
+    def workspace(self, *, from_commit: bool = False) -> run.Workspace:
+        """The repository as loaded: the working tree, or (``from_commit``) the commit HEAD
+        points at, as apply uses it."""
         return run.load_workspace(self.root, self.settings_file,
-                                  settings_required=self.settings_given)
+                                  settings_required=self.settings_given,
+                                  from_commit=from_commit)
 
     def url(self, ws: run.Workspace) -> str:
         return self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url

@@ -217,7 +217,7 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     ws: run.Workspace | None = None
     try:
         saved = _read_plan_file(plan_file) if plan_file else None
-        ws = app.workspace()
+        ws = app.workspace(from_commit=True)  # only what is in git: the commit's objects
         if if_self_heal and not ws.settings.self_heal:
             app.out("selfHeal is false in the settings: drift is reported, not applied.")
             return
