@@ -7,10 +7,11 @@ GitPython is imported by the functions that need it, not with this module: impor
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from reconciler.errors import Finding, GitError
 from reconciler.printable import has_unsafe, printable
@@ -18,7 +19,24 @@ from reconciler.printable import has_unsafe, printable
 if TYPE_CHECKING:
     import git
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 _YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _translated(function: _F) -> _F:
+    """Git's refusals (a failed command, the pipe to a ``git cat-file`` that git refused to
+    start: dubious ownership) leave as a clear GitError naming the repository."""
+    @functools.wraps(function)
+    def wrapper(repo_root: Path, *args: Any, **kwargs: Any) -> Any:
+        from git.exc import GitCommandError
+
+        try:
+            return function(repo_root, *args, **kwargs)
+        except (GitCommandError, BrokenPipeError) as e:
+            raise git_failure(repo_root, "git", e) from e
+
+    return cast(_F, wrapper)
 
 
 def _open(repo_root: Path) -> git.Repo:
@@ -42,6 +60,7 @@ def find_repo_root(start: Path) -> Path | None:
     return None
 
 
+@_translated
 def head_sha(repo_root: Path) -> str | None:
     """The commit HEAD points at; None in a repository with no commits yet."""
     repo = _open(repo_root)
@@ -51,6 +70,7 @@ def head_sha(repo_root: Path) -> str | None:
         return None
 
 
+@_translated
 def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     """YAML files under ``paths`` that differ from HEAD: modified, staged, deleted, untracked,
     or present but ignored by git (which would otherwise be read without being committed)."""
@@ -75,6 +95,7 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+@_translated
 def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
     """The ``*.yaml``/``*.yml`` files under ``folder`` at ``rev``, by repo-relative path."""
     import git
@@ -107,6 +128,7 @@ _MAX_LINK_HOPS = 40
 _LINK_MODE = 0o120000
 
 
+@_translated
 def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
                       is_cluster_file: Callable[[str], bool]
                       ) -> tuple[dict[str, bytes], list[Finding]]:
@@ -196,6 +218,7 @@ def git_failure(repo_root: Path, what: str, error: BaseException) -> GitError:
     return GitError(f"{what} failed: {printable(first.removeprefix('stderr: '))}")
 
 
+@_translated
 def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``rev``, or None when the commit has no such file."""
     import git
@@ -214,6 +237,7 @@ def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
     return item.data_stream.read() if isinstance(item, git.Blob) else None
 
 
+@_translated
 def merge_base(repo_root: Path, a: str, b: str) -> str:
     from git.exc import GitCommandError
 
@@ -228,6 +252,7 @@ def merge_base(repo_root: Path, a: str, b: str) -> str:
     return str(bases[0].hexsha)
 
 
+@_translated
 def git_standing(repo_root: Path, path: str) -> str:
     """How git treats the file ``path``: ``tracked`` (in the index), ``ignored``, ``untracked``
     (neither: the next ``git add -A`` would commit it), or ``none`` outside a git repository."""
