@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,9 +28,11 @@ from reconciler.errors import (
     GridopsError,
     ValidationError,
 )
-from reconciler.plan.types import ApplyResult, Plan
-from reconciler.ports import GridAPI
 from reconciler.views import render
+
+if TYPE_CHECKING:  # the plan's types load with the commands that make or read one
+    from reconciler.plan.types import ApplyResult, Plan
+    from reconciler.ports import GridAPI
 
 # --- validate ---------------------------------------------------------------------------------
 
@@ -220,6 +222,8 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     except Aborted:
         raise
     except GridopsError as e:  # stopped before any cluster was tried: say so where it counts
+        from reconciler.plan.types import ApplyResult
+
         publish_apply_outcome(app, publish_to, ws, ApplyResult(results=(), error=e.message),
                               None)
         raise
@@ -290,6 +294,8 @@ def _read_plan_file(path: Path) -> Plan:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read plan file {path}: {e}") from e
+    from reconciler.plan.types import Plan
+
     return Plan.loads(text, source=str(path))
 
 
