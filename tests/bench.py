@@ -12,6 +12,7 @@ same YAML files with libyaml's CSafeLoader and JSON-decode the one list answer a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -223,8 +224,7 @@ def bench_startup(env: dict[str, str]) -> list[str]:
     bare = _measure(9, lambda: _run([sys.executable, "-c", "pass"], env))
     lines = ["start-up:", _row("python -c pass", bare)]
     for option in ("--version", "--help"):
-        argv = [GRIDOPS, option]
-        figure = _measure(9, lambda: _run(argv, env))
+        figure = _measure(9, functools.partial(_run, [GRIDOPS, option], env))
         lines.append(_row(f"gridops {option}", figure, bare.cpu))
     return lines
 
