@@ -15,7 +15,7 @@ GRIDOPS := $(BIN)/gridops
 demo: export GRID_EXTERNAL_ID_RESEARCH = demo-research-external-id
 demo: export GRID_EXTERNAL_ID_PLATFORM = demo-platform-external-id
 
-.PHONY: demo demo-reset test lint typecheck bench docs clean
+.PHONY: demo demo-reset test lint typecheck bench chaos docs clean
 
 $(RUNTIME): pyproject.toml
 	@echo "Installing gridops into $(VENV) ..."
@@ -54,6 +54,10 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench_apply.py
+
+chaos: $(STAMP)
+	$(BIN)/python tests/chaos.py
 
 clean:
 	rm -rf $(VENV) .gridops .pytest_cache .mypy_cache .ruff_cache

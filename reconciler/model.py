@@ -99,6 +99,11 @@ class DesiredCluster:
     ``performance_profile`` is the wire enum. ``aws_extra`` holds the other
     AWSClusterDriverSpec fields the document sets (wire camelCase keys); only those keys are
     managed. ``labels`` and ``deletion_protection`` are local and never sent to Grid.
+    A self-managed cluster (``spec.selfManaged``) also has ``kubernetes_extra``, the
+    ``driver.kubernetes`` fields its terraform output sets besides ``aws`` (managed too),
+    ``extra_secrets``, the wire path and reference of each secret there besides the external
+    id, and ``inputs``: where the output was read, its digest (secrets left out) and the
+    state's serial and lineage, so a saved plan is stale when the output changes.
     """
 
     name: str
@@ -111,6 +116,9 @@ class DesiredCluster:
     labels: tuple[tuple[str, str], ...] = ()
     aws_extra: tuple[tuple[str, Any], ...] = ()
     source: SourceLocation = field(default_factory=lambda: SourceLocation(""))
+    kubernetes_extra: tuple[tuple[str, Any], ...] = ()
+    extra_secrets: tuple[tuple[str, SecretRef], ...] = ()
+    inputs: tuple[tuple[str, str], ...] = ()
     #: where each field was written, by document path (``spec.performanceProfile``,
     #: ``spec.instanceTypes[g4dn.xlarge].overprovisionedOnDemand``, ``spec.aws.fsxEnabled``):
     #: the cluster's file or the defaults file it came from. Display only.

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -53,6 +53,11 @@ class LockInfo:
         return {"id": self.id, "who": self.who, "when": self.when, "run": self.run}
 
 
+#: Hears of a wait for the apply lock: who holds it (``LockInfo.to_json()``, {} when not
+#: known) and how many seconds have been waited.
+LockWaitReport = Callable[[Mapping[str, str], float], None]
+
+
 class StateBackend(Protocol):
     """Where the inventory lives (``local`` JSON file, ``s3``)."""
 
@@ -77,13 +82,16 @@ class StateBackend(Protocol):
         """Fold what ``record`` wrote into the state itself (the end of an apply)."""
         ...
 
-    def lock(self, info: LockInfo, *, wait_seconds: float = 0) -> AbstractContextManager[None]:
+    def lock(self, info: LockInfo, *, wait_seconds: float = 0,
+             on_wait: LockWaitReport | None = None) -> AbstractContextManager[None]:
         """Hold the apply lock for the ``with`` block; raises ``LockError`` naming the holder
-        when it cannot be had within ``wait_seconds``."""
+        when it cannot be had within ``wait_seconds``. While it waits, ``on_wait(holder,
+        seconds waited)`` hears of it when the wait starts and every 30 s."""
         ...
 
-    def force_unlock(self, lock_id: str) -> None:
-        """Release a lock left by a dead run; raises ``LockError`` if ``lock_id`` is not it."""
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> None:
+        """Release a lock left by a dead run; raises ``LockError`` if ``lock_id`` is not it,
+        or when its holder may be alive (``force`` overrides only what cannot be known)."""
         ...
 
 

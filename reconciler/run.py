@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, update_inventory
+from reconciler.aws.terraform import output_reader
 from reconciler.errors import (
     ConfigError,
     Finding,
@@ -28,6 +29,7 @@ from reconciler.model import (
     InventoryEntry,
     LiveCluster,
     Ownership,
+    SecretRef,
     State,
 )
 from reconciler.plan import guards, planner, why
@@ -69,7 +71,8 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
     files, read_findings = loader.read_cluster_files(root, settings.clusters_dir,
                                                      max_bytes=settings.max_file_bytes)
     read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes)
+    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
+                                             read_output=output_reader(root))
     found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
 
@@ -99,9 +102,10 @@ def _digest(settings_path: Path, files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster], str | None]:
-    def resolve(cluster: DesiredCluster) -> str | None:
-        return resolver.resolve(cluster.external_id, cluster=cluster.name)
+def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster, SecretRef],
+                                                           str | None]:
+    def resolve(cluster: DesiredCluster, ref: SecretRef) -> str | None:
+        return resolver.resolve(ref, cluster=cluster.name)
 
     return resolve
 
@@ -186,7 +190,7 @@ def _desired_at(ws: Workspace, rev: str) -> Mapping[str, DesiredCluster] | None:
         files = gitsource.read_tree_files(ws.root, rev, ws.settings.clusters_dir)
     except GitError:
         return None
-    return loader.load_desired(files)[0]
+    return loader.load_desired(files, read_output=output_reader(ws.root))[0]
 
 
 def pull_request_base(ws: Workspace, base: str | None, head: str | None) -> str | None:
@@ -213,6 +217,13 @@ def check_not_stale(saved: Plan, fresh: Plan) -> None:
     if saved.live_fingerprint != fresh.live_fingerprint:
         raise StalePlan("the live clusters in Grid changed since the plan was made",
                         hint=_REPLAN + " and review it again")
+    changed = sorted(name for name in {*saved.inputs, *fresh.inputs}
+                     if saved.inputs.get(name) != fresh.inputs.get(name))
+    if changed:
+        sources = "; ".join(f"{n}: {(fresh.inputs.get(n) or saved.inputs[n]).get('source', '')}"
+                            for n in changed)
+        raise StalePlan(f"the terraform output of a self-managed cluster changed since the plan "
+                        f"was made ({sources})", hint=_REPLAN + " and review it again")
     if [c.essentials() for c in saved.changes] != [c.essentials() for c in fresh.changes] \
             or saved.unmanaged != fresh.unmanaged:
         raise StalePlan("the plan file does not match what gridops plans now (the file was "

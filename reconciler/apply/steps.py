@@ -82,7 +82,7 @@ def _update(grid: GridAPI, call: Call) -> Done:
     change = call.change
     live = grid.get_cluster(change.cluster_id or change.name)
     spec = wire.merge_for_update(live.spec, change.spec or {}, change.managed_aws_keys,
-                                 call.secrets)
+                                 call.secrets, kubernetes_keys=change.managed_kubernetes_keys)
     try:
         return Done(grid.update_cluster(live.id, change.name, spec).phase)
     except GridAnswerLost as e:

@@ -3,11 +3,13 @@
     externalId: {fromSsm: {name: /grid/external-id, region: us-east-1}}
     externalId: {fromSecretsManager: {secretId: grid/byoc, key: externalId, region: ...}}
     externalId: {fromTerraformOutput: {file: terraform/outputs.json, output: external_id}}
+    externalId: {fromTerraformState: {bucket: tf-state, key: grid.tfstate, output: external_id}}
 
 The loader gives every ``fromSsm``/``fromSecretsManager`` reference the cluster's region
 when it names none; a reference built elsewhere without one falls back to ``AWS_REGION`` or
 ``AWS_DEFAULT_REGION``. ``fromTerraformOutput`` reads the JSON that ``terraform output -json``
-prints; ``file`` defaults to ``terraform/outputs.json`` and ``output`` to ``external_id``.
+prints (``file`` defaults to ``terraform/outputs.json``, ``output`` to ``external_id``);
+``fromTerraformState`` reads ``outputs.NAME.value`` of an S3-backed state (``aws.terraform``).
 Errors name the parameter, secret, key, file or output, never the value.
 """
 
@@ -19,15 +21,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.aws.terraform import read_terraform_value
 from reconciler.errors import SecretError
 from reconciler.model import SecretRef
 from reconciler.sources.secrets import Provider
+from reconciler.sources.selfmanaged import PATH_PARAM, secret_at
 
 if TYPE_CHECKING:  # boto3 loads when an AWS reference is resolved, not when the CLI starts
     from reconciler.aws.session import SessionFactory
-
-DEFAULT_TERRAFORM_FILE = "terraform/outputs.json"
-DEFAULT_TERRAFORM_OUTPUT = "external_id"
 
 
 def aws_providers(sessions: SessionFactory, *, repo_root: Path,
@@ -38,6 +39,7 @@ def aws_providers(sessions: SessionFactory, *, repo_root: Path,
         "fromSsm": lambda ref: _from_ssm(ref, sessions, source),
         "fromSecretsManager": lambda ref: _from_secrets_manager(ref, sessions, source),
         "fromTerraformOutput": lambda ref: read_terraform_output(ref, repo_root),
+        "fromTerraformState": lambda ref: read_terraform_output(ref, repo_root, sessions),
     }
 
 
@@ -58,7 +60,8 @@ def lazy_aws_providers(*, repo_root: Path,
 
     return {"fromSsm": provider("fromSsm"),
             "fromSecretsManager": provider("fromSecretsManager"),
-            "fromTerraformOutput": lambda ref: read_terraform_output(ref, repo_root)}
+            "fromTerraformOutput": lambda ref: read_terraform_output(ref, repo_root),
+            "fromTerraformState": provider("fromTerraformState")}
 
 
 def _region(params: Mapping[str, str], env: Mapping[str, str], what: str) -> str:
@@ -117,43 +120,19 @@ def _json_key(text: str, key: str, what: str) -> str:
     return value
 
 
-def read_terraform_output(ref: SecretRef, repo_root: Path) -> str:
-    """An output's value from a ``terraform output -json`` file inside the repository."""
-    params = dict(ref.params)
-    file = params.get("file", DEFAULT_TERRAFORM_FILE)
-    output = params.get("output", DEFAULT_TERRAFORM_OUTPUT)
-    where = f"output {output!r} of {file}"
-    path = _inside(repo_root, file)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise SecretError(f"{file} does not exist (looking for {where})",
-                          hint=f"run `terraform output -json > {file}` where the module "
-                               "was applied") from e
-    except json.JSONDecodeError:
-        # The decoder's error keeps the file's text, secrets and all: it is not chained.
-        raise SecretError(f"{file} is not JSON (looking for {where})",
-                          hint=f"write it with `terraform output -json > {file}`") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SecretError(f"cannot read {file} (looking for {where}): {e}") from e
-    entry = document.get(output) if isinstance(document, dict) else None
-    if not isinstance(entry, dict) or "value" not in entry:
-        known = ", ".join(sorted(document)) if isinstance(document, dict) else "none"
-        raise SecretError(f"{file} has no output {output!r}",
-                          hint=f"its outputs are: {known}")
-    value = entry["value"]
+def read_terraform_output(ref: SecretRef, repo_root: Path,
+                          sessions: SessionFactory | None = None) -> str:
+    """The secret a ``fromTerraformOutput``/``fromTerraformState`` reference names: the
+    output's value, or with a ``path`` param (a self-managed cluster's create body) the
+    field at that wire path of it."""
+    s3 = (lambda region: sessions.client("s3", region)) if sessions else None
+    read = read_terraform_value(ref, repo_root=repo_root, s3_client=s3)
+    path = dict(ref.params).get(PATH_PARAM)
+    value = secret_at(read.value, path) if path else read.value
     if not isinstance(value, str) or not value:
-        raise SecretError(f"{where} is not a non-empty string")
+        what = f"{path} in {read.where}" if path else read.where
+        raise SecretError(f"{what} is not a non-empty string")
     return value
-
-
-def _inside(repo_root: Path, file: str) -> Path:
-    root = repo_root.resolve()
-    path = (root / file).resolve()
-    if Path(file).is_absolute() or not path.is_relative_to(root):
-        raise SecretError(f"fromTerraformOutput file {file} is outside the repository",
-                          hint="give a path relative to the repository root")
-    return path
 
 
 def _call(call: Callable[[], Any], *, what: str, missing: tuple[str, ...],

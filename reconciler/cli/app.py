@@ -218,10 +218,18 @@ pass_app = click.make_pass_decorator(App)
 
 
 def confirm(app: App, auto_approve: bool, *, question: str = "Apply these changes?",
-             flag: str = "--auto-approve") -> None:
+            flag: str = "--auto-approve", destructive: bool = False) -> None:
+    """Ask at a terminal before changing anything: y/N, or for something ``destructive``
+    (a delete) the word ``yes`` typed out, as Terraform asks."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
         raise Aborted("no terminal to confirm", hint=f"review the above and run again with {flag}")
+    if destructive:
+        answer = click.prompt(f"{question} This deletes what is listed above; only 'yes' "
+                              "will be accepted to approve", default="", show_default=False)
+        if answer.strip() != "yes":
+            raise Aborted("cancelled (the answer was not 'yes'); nothing was changed")
+        return
     if not click.confirm(question, default=False):
         raise Aborted("cancelled; nothing was changed")

@@ -11,6 +11,7 @@ import click
 from reconciler import run
 from reconciler.aws.leftovers import without_grid_role
 from reconciler.cli.app import App, confirm, main, pass_app
+from reconciler.cli.completion import complete_cluster_names
 from reconciler.errors import (
     ConfigError,
     PlanRefused,
@@ -75,7 +76,7 @@ def with_preflight(app: App, ws: run.Workspace, the_plan: Plan, *, strict: bool)
 
 
 @main.command("preflight")
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=complete_cluster_names)
 @pass_app
 def preflight_(app: App, names: tuple[str, ...]) -> None:
     """Check the AWS account side of the clusters in git (or only NAMES): credentials, the STS
@@ -99,7 +100,7 @@ def preflight_(app: App, names: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.argument("name")
+@click.argument("name", shell_complete=complete_cluster_names)
 @click.option("--region", help="The region to sweep (default: the one gridops recorded).")
 @click.option("--delete", "delete_", is_flag=True, help="Delete what was found.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation before deleting.")
@@ -144,7 +145,8 @@ def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool,
         with backend.lock(app.lock_info()):
             run.remember_leftovers(backend, name, tuple(x.ref for x in found))
         return
-    confirm(app, yes, question=f"Delete these {len(found)} resources?", flag="--yes")
+    confirm(app, yes, question=f"Delete these {len(found)} resources?", flag="--yes",
+            destructive=True)
     results = delete_leftovers(found, sessions)
     app.out(render_sweep_results(results))
     remaining = tuple(r.leftover.ref for r in results if r.outcome == "failed")

@@ -4,6 +4,7 @@ parses its options, builds the collaborators and calls ``reconciler.run``."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ import click
 from reconciler import run
 from reconciler.cli.app import App, confirm, main, pass_app
 from reconciler.cli.aws import leftover_finder, with_preflight
+from reconciler.cli.completion import complete_cluster_names
 from reconciler.cli.github import (
     annotate,
     github_context,
@@ -185,6 +187,9 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
 @click.option("--failed-grace", default=3, type=click.IntRange(min=0), show_default=True,
               help="Polls --wait keeps watching a FAILED cluster before giving up: Grid may "
                    "retry it back to RUNNING.")
+@click.option("--progress-every", default=30.0, type=click.FloatRange(min=0.01),
+              show_default=True,
+              help="Seconds between the 'still waiting' lines --wait writes per cluster.")
 @click.option("--lock-wait", default=0.0, type=float, show_default=True,
               help="Seconds to wait for the state lock held by another apply.")
 @click.option("--parallelism", default=10, show_default=True, type=click.IntRange(1, 256),
@@ -200,7 +205,8 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
 @pass_app
 def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete: bool,
           wait_: bool, timeout: float, interval: float, failed_grace: int, allow_empty: bool,
-          lock_wait: float, parallelism: int, comment: bool, if_self_heal: bool,
+          progress_every: float, lock_wait: float, parallelism: int, comment: bool,
+          if_self_heal: bool,
           only_if_latest: bool, **github: Any) -> None:
     """Carry out a plan: create, change and delete clusters in Grid."""
     gh = github_context(app, github) if comment or only_if_latest else None
@@ -230,7 +236,7 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     publish_apply_outcome(app, publish_to, ws, result, the_plan)
     if wait_ and the_plan.has_changes and not result.failed:
         with app.grid(ws) as grid:
-            _wait(app, grid, the_plan, timeout, interval, failed_grace)
+            _wait(app, grid, the_plan, timeout, interval, failed_grace, progress_every)
     unconverged = render.render_unconverged(the_plan)
     if unconverged:
         app.out("\n" + unconverged.rstrip("\n"))
@@ -258,7 +264,15 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
     backend = app.state(ws)
     finder = leftover_finder(app) if options.force_delete or app.aws_checks(ws) else None
     lock = app.lock_info()
-    with app.grid(ws) as grid, backend.lock(lock, wait_seconds=options.lock_wait):
+
+    def waiting(holder: Mapping[str, str], seconds: float) -> None:
+        who = holder.get("who", "another run") + (f" (run {holder['run']})"
+                                                   if holder.get("run") else "")
+        app.err(f"waiting for the state lock held by {who} since {holder.get('when', '?')} "
+                f"({seconds:.0f}s of {options.lock_wait:.0f}s)")
+
+    with app.grid(ws) as grid, backend.lock(lock, wait_seconds=options.lock_wait,
+                                             on_wait=waiting):
         if options.latest_from is not None and not _still_latest(app, options.latest_from, ws):
             return None
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
@@ -266,7 +280,10 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
         if saved is None:
             app.out(render.render_plan_text(the_plan, color=app.color))
             if the_plan.has_changes:
-                confirm(app, options.auto_approve)
+                from reconciler.plan.types import Action
+
+                confirm(app, options.auto_approve,
+                        destructive=the_plan.count(Action.DELETE) > 0)
         # Always carried out: even a plan without Grid changes may update the inventory
         # (deletion protection switched off, a deleted cluster dropped).
         result, notes = run.apply_changes(the_plan, grid, backend, app.resolver,
@@ -300,37 +317,30 @@ def _read_plan_file(path: Path) -> Plan:
 
 
 def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: float,
-          failed_grace: int) -> None:
+          failed_grace: int, progress_every: float = 30.0) -> None:
     from reconciler.apply.engine import is_settled, wait_for
-    from reconciler.model import PHASE_DELETED, PHASE_FAILED
+    from reconciler.model import PHASE_FAILED
     from reconciler.plan.types import Action
+    from reconciler.views.progress import WaitProgress
 
     targets = {c.name: c.action for c in the_plan.changes
                if c.action.value in ("create", "delete")}
     if not targets:
         return
-
-    seen: dict[str, str] = {}
+    report = WaitProgress(deleting=frozenset(n for n, a in targets.items()
+                                             if a is Action.DELETE),
+                          every=progress_every, failed_grace=failed_grace)
 
     def progress(name: str, phase: str, elapsed: float) -> None:
-        shown = render.short_enum(phase) or "not listed"
-        if targets[name] is Action.DELETE and phase != PHASE_DELETED:
-            shown = "terminating"  # the phase stays RUNNING until teardown ends
-        if seen.get(name) != shown:  # a line per change, not per poll
-            seen[name] = shown
-            watching = f"; watching {failed_grace} more poll(s) in case Grid retries it" \
-                if phase == PHASE_FAILED and failed_grace else ""
-            app.err(f"  {name}: {shown} ({elapsed:.0f}s){watching}")
+        for line in report.poll(name, phase, elapsed, settled=is_settled(targets[name], phase)):
+            app.err(line)
 
     final = wait_for(grid, targets, timeout=timeout, interval=interval,
                      failed_grace=failed_grace, on_progress=progress)
-    unsettled = []
-    for name, phase in sorted(final.items()):
-        settled = is_settled(targets[name], phase)
-        app.out(f"{name}: {render.short_enum(phase) or 'not listed'}"
-                + ("" if settled else f" (still not settled after {timeout:.0f}s)"))
-        if not settled or phase == PHASE_FAILED:
-            unsettled.append(name)
+    settled = {name: is_settled(targets[name], phase) for name, phase in final.items()}
+    for line in report.summary(final, settled, timeout):
+        app.out(line)
+    unsettled = [n for n, phase in sorted(final.items()) if not settled[n] or phase == PHASE_FAILED]
     if unsettled:
         raise WaitFailed(f"not settled or failed: {', '.join(unsettled)}",
                          hint="see `gridops status`; the next apply picks up from here")
@@ -356,7 +366,7 @@ def status(app: App, as_json: bool) -> None:
 
 
 @main.command("import")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_cluster_names)
 @pass_app
 def import_(app: App, name: str) -> None:
     """Adopt the live cluster NAME: record it in the inventory so gridops manages it."""
@@ -398,11 +408,14 @@ def drift(app: App, /, as_json: bool, issue: bool, out_file: Path | None,
 
 @main.command("force-unlock")
 @click.argument("lock_id")
+@click.option("--force", is_flag=True,
+              help="S3 state: release a lock younger than a run may last (its holder may be "
+                   "alive: check first). A local lock held by a live process is never released.")
 @pass_app
-def force_unlock(app: App, lock_id: str) -> None:
+def force_unlock(app: App, lock_id: str, force: bool) -> None:
     """Release the apply lock LOCK_ID left behind by a run that died."""
     ws = app.workspace()
-    app.state(ws).force_unlock(lock_id)
+    app.state(ws).force_unlock(lock_id, force=force)
     app.out(f"Released lock {lock_id}.")
 
 

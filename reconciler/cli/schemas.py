@@ -22,12 +22,6 @@ NAMES = ("cluster", "settings")
 def schema(app: App, name: str, show_path: bool, list_all: bool) -> None:
     """Print the JSON Schema of cluster documents (cluster, the default) or of gridops.yaml
     (settings), for an editor's YAML language server or check-jsonschema.
-
-    \b
-    Examples:
-      gridops schema cluster > .gridops/gridcluster.schema.json
-      gridops schema settings --path
-      gridops schema --list
     """
     from reconciler.sources.schema import SCHEMA_DIR, SCHEMA_NAMES, load_schema, schema_text
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from reconciler.aws.terraform import output_reader
 from reconciler.errors import GitError
 from reconciler.model import DesiredCluster, SourceLocation
 from reconciler.plan.types import Plan
@@ -60,7 +61,8 @@ def split_for_pull_request(plan: Plan, repo_root: Path, *, base: str | None,
 def desired_at(repo_root: Path, rev: str, clusters_dir: str) -> dict[str, DesiredCluster]:
     """The clusters that load at ``rev`` (documents that do not load count as absent, so a
     PR that fixes one shows it as its own change)."""
-    clusters, _ = load_desired(gitsource.read_tree_files(repo_root, rev, clusters_dir))
+    clusters, _ = load_desired(gitsource.read_tree_files(repo_root, rev, clusters_dir),
+                               read_output=output_reader(repo_root))
     return clusters
 
 

@@ -124,6 +124,8 @@ class GridClient:
             stop=stop_after_attempt(self._max_retries + 1), reraise=True,
             retry=retry_if_exception(lambda e: retry.is_retryable_error(e, idempotent=idempotent)),
             wait=lambda state: retry.wait_seconds(state, backoff=self._backoff),
+            before_sleep=lambda state: _log.warning(
+                retry.describe_retry(state, what=what, attempts=self._max_retries + 1)),
         )
         changes = method != "GET"
         try:

@@ -59,3 +59,13 @@ def wait_seconds(state: RetryCallState, *, backoff: float) -> float:
         if after is not None:
             return min(after, MAX_WAIT_SECONDS)
     return float(min(backoff * 2 ** (state.attempt_number - 1), MAX_WAIT_SECONDS))
+
+
+def describe_retry(state: RetryCallState, *, what: str, attempts: int) -> str:
+    """The line logged before each retry: what failed, attempt n of m, and when the next try
+    is (``could not list clusters (ConnectError): attempt 1 of 5, next try in 0.5s``)."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    failed = str(error) if isinstance(error, RetryableAnswer) else type(error).__name__
+    pause = state.next_action.sleep if state.next_action is not None else 0.0
+    return (f"could not {what} ({failed}): attempt {state.attempt_number} of {attempts}, "
+            f"next try in {pause:.1f}s")

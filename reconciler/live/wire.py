@@ -33,6 +33,8 @@ EXTERNAL_ID_PATH = "driver.kubernetes.aws.externalId"
 #: The AWS driver keys every document manages (externalId is a secret, compared apart).
 CORE_AWS_KEYS = ("region", "roleArn", "instanceTypes")
 SECRET_AWS_KEYS = frozenset({"externalId"})
+#: ``driver.kubernetes`` keys holding secrets (a kubeconfig carries credentials).
+SECRET_KUBERNETES_KEYS = frozenset({"kubeconfig"})
 
 _INT_FIELDS = frozenset({
     "xMultiAzCount", "abortIncompleteDatastoreNumDays",
@@ -62,11 +64,12 @@ def to_wire_spec(c: DesiredCluster) -> dict[str, Any]:
     aws: dict[str, Any] = {key: copy.deepcopy(value) for key, value in c.aws_extra}
     aws.update(region=c.region, roleArn=c.role_arn,
                instanceTypes=[_instance_to_wire(i) for i in c.instance_types])
+    kubernetes: dict[str, Any] = {key: copy.deepcopy(value) for key, value in c.kubernetes_extra}
     return {
         "clusterType": TYPE_BYOC,
         "desiredState": PHASE_RUNNING,
         "performanceProfile": c.performance_profile,
-        "driver": {"kubernetes": {"aws": aws}},
+        "driver": {"kubernetes": {**kubernetes, "aws": aws}},
     }
 
 
@@ -80,13 +83,35 @@ def _instance_to_wire(i: InstanceSpec) -> dict[str, Any]:
 
 def secret_paths(c: DesiredCluster) -> dict[str, SecretRef]:
     """Each secret field's wire path and the reference that holds its value."""
-    return {EXTERNAL_ID_PATH: c.external_id}
+    return {EXTERNAL_ID_PATH: c.external_id, **dict(c.extra_secrets)}
 
 
 def managed_aws_keys(c: DesiredCluster) -> tuple[str, ...]:
     """The AWS driver keys ``c`` manages: the core ones plus the extras it sets."""
     extras = sorted(key for key, _ in c.aws_extra if key not in CORE_AWS_KEYS)
     return (*CORE_AWS_KEYS, *extras)
+
+
+def managed_kubernetes_keys(c: DesiredCluster) -> tuple[str, ...]:
+    """The ``driver.kubernetes`` keys beside ``aws`` that ``c`` manages (a self-managed
+    cluster's output may set them), secrets left out."""
+    return tuple(sorted(key for key, _ in c.kubernetes_extra))
+
+
+def kubernetes_of(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``spec.driver.kubernetes``, or an empty mapping when any level is missing."""
+    node: Any = spec
+    for key in AWS_PATH[:-1]:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
+
+
+def value_at(spec: Mapping[str, Any], path: str) -> Any:
+    """The value at the dotted wire ``path`` of ``spec``, or None."""
+    node: Any = spec
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
 
 
 def aws_of(spec: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -99,26 +124,37 @@ def aws_of(spec: Mapping[str, Any]) -> Mapping[str, Any]:
 
 # --- the managed view -------------------------------------------------------------------------
 
-def managed_view(spec: Mapping[str, Any], managed_aws_keys: Collection[str]) -> dict[str, Any]:
+def managed_view(spec: Mapping[str, Any], managed_aws_keys: Collection[str],
+                 kubernetes_keys: Collection[str] = ()) -> dict[str, Any]:
     """The fields the repository manages, with protobuf omissions filled by zero values.
 
     Instance types become a mapping keyed by name (order never matters); ``rootVolumeSize``
     appears only when set. Secret fields and server-set fields are left out.
+    ``kubernetes_keys`` are the ``driver.kubernetes`` fields beside ``aws`` to compare.
     """
     aws = aws_of(spec)
     keys = sorted((set(CORE_AWS_KEYS) | set(managed_aws_keys)) - SECRET_AWS_KEYS)
     view_aws = {key: _normalise(key, aws.get(key)) for key in keys}
     view_aws["instanceTypes"] = _instances_view(aws.get("instanceTypes"))
     profile = spec.get("performanceProfile") or PROFILE_UNSPECIFIED
-    return {"performanceProfile": profile, "driver": {"kubernetes": {"aws": view_aws}}}
+    kubernetes = kubernetes_of(spec)
+    view_kubernetes = {key: _zero_if_absent(kubernetes.get(key)) for key in kubernetes_keys}
+    return {"performanceProfile": profile,
+            "driver": {"kubernetes": {**view_kubernetes, "aws": view_aws}}}
+
+
+def _zero_if_absent(value: Any) -> Any:
+    # protobuf JSON leaves out a false, empty or zero field: compare it as absent
+    return None if value in (None, "", False, 0, [], {}) else copy.deepcopy(value)
 
 
 def comparable_views(desired_spec: Mapping[str, Any], live_spec: Mapping[str, Any],
-                     managed_aws_keys: Collection[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+                     managed_aws_keys: Collection[str], kubernetes_keys: Collection[str] = ()
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Both views, with the live ``rootVolumeSize`` dropped wherever the desired leaves it to
     Grid (the server fills in its own default there)."""
-    desired = managed_view(desired_spec, managed_aws_keys)
-    live = managed_view(live_spec, managed_aws_keys)
+    desired = managed_view(desired_spec, managed_aws_keys, kubernetes_keys)
+    live = managed_view(live_spec, managed_aws_keys, kubernetes_keys)
     desired_types = desired["driver"]["kubernetes"]["aws"]["instanceTypes"]
     for name, entry in live["driver"]["kubernetes"]["aws"]["instanceTypes"].items():
         if name in desired_types and "rootVolumeSize" not in desired_types[name]:
@@ -177,11 +213,19 @@ def _as_int(value: Any) -> Any:
 
 def merge_for_update(live_spec: Mapping[str, Any], desired_spec: Mapping[str, Any],
                      managed_aws_keys: Collection[str],
-                     secrets: Mapping[str, str]) -> dict[str, Any]:
+                     secrets: Mapping[str, str],
+                     kubernetes_keys: Collection[str] = ()) -> dict[str, Any]:
     """The whole spec to PUT: the live one with the managed fields replaced and the resolved
     secrets placed at their paths. Fields the server set are kept as they are."""
     merged = copy.deepcopy(dict(live_spec))
     merged["performanceProfile"] = desired_spec.get("performanceProfile", PROFILE_UNSPECIFIED)
+    kubernetes = _ensure_path(merged, AWS_PATH[:-1])
+    desired_kubernetes = kubernetes_of(desired_spec)
+    for key in kubernetes_keys:
+        if key in desired_kubernetes:
+            kubernetes[key] = copy.deepcopy(desired_kubernetes[key])
+        else:
+            kubernetes.pop(key, None)
     live_aws = aws_of(live_spec)
     aws = _ensure_path(merged, AWS_PATH)
     desired_aws = aws_of(desired_spec)
@@ -236,7 +280,9 @@ def live_fingerprint(live: Sequence[LiveCluster]) -> str:
     rows = [
         {"name": c.name, "id": c.id, "phase": _phase_class(c.phase),
          "desiredState": c.desired_state,
-         "view": managed_view(c.spec, [k for k in aws_of(c.spec) if k not in SECRET_AWS_KEYS])}
+         "view": managed_view(c.spec, [k for k in aws_of(c.spec) if k not in SECRET_AWS_KEYS],
+                              [k for k in kubernetes_of(c.spec)
+                               if k != "aws" and k not in SECRET_KUBERNETES_KEYS])}
         for c in sorted(live, key=lambda c: c.name) if c.is_byoc or c.unknown
     ]
     canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)

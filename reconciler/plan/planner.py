@@ -23,13 +23,15 @@ from reconciler.model import (
     DesiredState,
     InventoryEntry,
     LiveCluster,
+    SecretRef,
     State,
 )
 from reconciler.plan.diff import creation_fields, diff_secret, diff_specs
 from reconciler.plan.document import in_document_terms
 from reconciler.plan.types import Action, Change, FieldChange, Plan
 
-SecretLookup = Callable[[DesiredCluster], str | None]
+#: A secret's value for comparing (None when it is not available).
+SecretLookup = Callable[[DesiredCluster, SecretRef], str | None]
 
 UNMANAGED_REASON = ("exists in Grid but is not managed by gridops: adopt it with "
                     "`gridops import {name}`")
@@ -42,8 +44,8 @@ LEFTOVERS_REASON = ("deleted, but {count} AWS resource(s) were left behind: "
 
 def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, *,
               resolve_secret: SecretLookup, prune: bool, now: str) -> Plan:
-    """What to do to each cluster. ``resolve_secret`` gives a desired cluster's externalId
-    (or None when it is not available; then that field is not compared)."""
+    """What to do to each cluster. ``resolve_secret`` gives the value of a desired cluster's
+    secret reference (or None when it is not available; then that field is not compared)."""
     present = [c for c in live if c.phase != PHASE_DELETED]
     unknown = {c.name: c for c in present if is_unreadable(c)}
     byoc = {c.name: c for c in present if c.is_byoc and c.name not in unknown}
@@ -72,7 +74,8 @@ def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, 
     return Plan(changes=tuple(sorted(changes, key=lambda c: c.name)), created_at=now,
                 git_sha=desired.git_sha, live_fingerprint=wire.live_fingerprint(live),
                 desired_digest=desired.digest,
-                unmanaged=tuple(unmanaged), warnings=tuple(warnings))
+                unmanaged=tuple(unmanaged), warnings=tuple(warnings),
+                inputs={c.name: dict(c.inputs) for c in desired.clusters.values() if c.inputs})
 
 
 def is_unreadable(live: LiveCluster) -> bool:
@@ -202,7 +205,7 @@ def _forget(entry: InventoryEntry, live: LiveCluster | None) -> Change:
 def _creation_fields(c: DesiredCluster) -> tuple[FieldChange, ...]:
     """What a create sets, for review; the secret shows only as sensitive."""
     spec = wire.to_wire_spec(c)
-    view = wire.managed_view(spec, wire.managed_aws_keys(c))
+    view = wire.managed_view(spec, wire.managed_aws_keys(c), wire.managed_kubernetes_keys(c))
     secrets = tuple(FieldChange(path=p, sensitive=True) for p in wire.secret_paths(c))
     return tuple(sorted((*creation_fields(view), *secrets), key=lambda f: f.path))
 
@@ -210,13 +213,15 @@ def _creation_fields(c: DesiredCluster) -> tuple[FieldChange, ...]:
 def _compare(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretLookup,
              warnings: list[str]) -> Change:
     spec = wire.to_wire_spec(c)
-    desired_view, live_view = wire.comparable_views(spec, live.spec, wire.managed_aws_keys(c))
+    desired_view, live_view = wire.comparable_views(spec, live.spec, wire.managed_aws_keys(c),
+                                                    wire.managed_kubernetes_keys(c))
     changes = list(diff_specs(desired_view, live_view))
-    live_secret = wire.aws_of(live.spec).get("externalId")
-    if isinstance(live_secret, str) and live_secret:
-        secret_change = diff_secret(wire.EXTERNAL_ID_PATH,
-                                    _lookup_secret(c, resolve_secret, warnings), live_secret)
-        changes.extend([secret_change] if secret_change else [])
+    for path, ref in wire.secret_paths(c).items():
+        live_secret = wire.value_at(live.spec, path)
+        if isinstance(live_secret, str) and live_secret:
+            secret_change = diff_secret(path, _lookup_secret(c, ref, path, resolve_secret,
+                                                             warnings), live_secret)
+            changes.extend([secret_change] if secret_change else [])
     if not changes:
         return _desired_change(c, Action.NOOP, "", live)
     field_changes = tuple(sorted(changes, key=lambda f: f.path))
@@ -224,12 +229,13 @@ def _compare(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretLookup,
                            field_changes=field_changes)
 
 
-def _lookup_secret(c: DesiredCluster, resolve_secret: SecretLookup,
-                   warnings: list[str]) -> str | None:
+def _lookup_secret(c: DesiredCluster, ref: SecretRef, path: str,
+                   resolve_secret: SecretLookup, warnings: list[str]) -> str | None:
     try:
-        return resolve_secret(c)
+        return resolve_secret(c, ref)
     except SecretError as e:
-        warnings.append(f"{c.name}: externalId not compared: {e.message}")
+        what = "externalId" if path == wire.EXTERNAL_ID_PATH else path
+        warnings.append(f"{c.name}: {what} not compared: {e.message}")
         return None
 
 
@@ -243,6 +249,7 @@ def _desired_change(c: DesiredCluster, action: Action, reason: str,
         spec=wire.to_wire_spec(c) if with_spec else None,
         secrets=wire.secret_paths(c) if with_spec else {},
         managed_aws_keys=wire.managed_aws_keys(c) if with_spec else (),
+        managed_kubernetes_keys=wire.managed_kubernetes_keys(c) if with_spec else (),
         deletion_protection=c.deletion_protection, source=str(c.source),
         phase=live.phase if live else "",
     )

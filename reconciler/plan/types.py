@@ -101,6 +101,8 @@ class Change:
     spec: Mapping[str, Any] | None = None
     secrets: Mapping[str, SecretRef] = field(default_factory=dict)
     managed_aws_keys: tuple[str, ...] = ()
+    #: the ``driver.kubernetes`` keys beside ``aws`` this document manages (self-managed)
+    managed_kubernetes_keys: tuple[str, ...] = ()
     deletion_protection: bool = False
     source: str = ""
     phase: str = ""
@@ -130,6 +132,7 @@ class Change:
             "fieldChanges": [c.to_json() for c in self.field_changes],
             "spec": self.spec, "secrets": {k: v.to_json() for k, v in self.secrets.items()},
             "managedAwsKeys": list(self.managed_aws_keys),
+            "managedKubernetesKeys": list(self.managed_kubernetes_keys),
             "deletionProtection": self.deletion_protection, "source": self.source,
             "phase": self.phase, "drift": self.drift, "cause": self.cause,
             "causeBase": self.cause_base, "adopt": self.adopt, "forget": self.forget,
@@ -144,6 +147,7 @@ class Change:
             spec=data.get("spec"),
             secrets={k: SecretRef.from_json(v) for k, v in data.get("secrets", {}).items()},
             managed_aws_keys=tuple(data.get("managedAwsKeys", [])),
+            managed_kubernetes_keys=tuple(data.get("managedKubernetesKeys", [])),
             deletion_protection=bool(data.get("deletionProtection", False)),
             source=str(data.get("source", "")), phase=str(data.get("phase", "")),
             drift=bool(data.get("drift", False)), cause=str(data.get("cause", "")),
@@ -166,6 +170,9 @@ class Plan:
     excluded); apply of a saved plan refuses when it no longer matches.
     ``desired_digest``: sha256 of the settings file and every cluster file the plan was made
     from; apply of a saved plan refuses when the committed files differ (uncommitted edits).
+    ``inputs``: per self-managed cluster, the terraform output it was planned from
+    (``source``, ``digest`` without secrets, the state's ``serial`` and ``lineage``); apply of
+    a saved plan refuses when they changed.
     ``unmanaged``: live BYOC clusters that gridops does not own and will not touch.
     ``warnings``: notes for the reader (uncommitted files, preflight warnings, ...).
     """
@@ -179,6 +186,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     settings_file: str = "gridops.yaml"
     format_version: int = PLAN_FORMAT_VERSION
+    inputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action is action)
@@ -203,6 +211,7 @@ class Plan:
             "settingsFile": self.settings_file,
             "changes": [c.to_json() for c in self.changes],
             "unmanaged": list(self.unmanaged), "warnings": list(self.warnings),
+            "inputs": {name: dict(values) for name, values in self.inputs.items()},
         }
 
     def dumps(self) -> str:
@@ -222,6 +231,8 @@ class Plan:
             desired_digest=str(data.get("desiredDigest", "")),
             unmanaged=tuple(data.get("unmanaged", [])), warnings=tuple(data.get("warnings", [])),
             settings_file=str(data.get("settingsFile", "gridops.yaml")),
+            inputs={str(name): {str(k): str(v) for k, v in values.items()}
+                    for name, values in data.get("inputs", {}).items()},
         )
 
     @classmethod

@@ -66,8 +66,7 @@ class ClusterApi:
     def list_clusters(self, query: Mapping[str, list[str]]) -> dict[str, Any]:
         filters = _read_filters(query)
         now = self._clock()
-        with self._store.transaction() as tx:
-            polled = [_poll(tx, record, now) for record in tx.all()]
+        polled = self._poll(lambda tx: tx.all(), now)
         clusters = [render_cluster(record, now, phase=phase) for record, phase in polled
                     if _passes(filters, phase, record.cluster_type)]
         answer: dict[str, Any] = {"clusters": clusters}
@@ -77,9 +76,20 @@ class ClusterApi:
 
     def get(self, cluster_id: str) -> dict[str, Any]:
         now = self._clock()
-        with self._store.transaction() as tx:
-            record, phase = _poll(tx, _existing(tx, cluster_id), now)
+        [(record, phase)] = self._poll(lambda tx: [_existing(tx, cluster_id)], now)
         return render_cluster(record, now, phase=phase)
+
+    def _poll(self, read: Callable[[Transaction], list[ClusterRecord]],
+              now: float) -> list[tuple[ClusterRecord, str]]:
+        """The records ``read`` finds with the phase a poll at ``now`` answers; a Retry spell
+        counts the poll, in a write transaction taken only when one is running."""
+        with self._store.transaction(write=False) as tx:
+            records = read(tx)
+        observed = [(r, *observe(r.timeline, r.retry, now)) for r in records]
+        if all(retry == r.retry for r, _, retry in observed):
+            return [(r, phase) for r, phase, _ in observed]
+        with self._store.transaction() as tx:
+            return [_poll(tx, record, now) for record in read(tx)]
 
     def read(self, cluster_id: str) -> ClusterRecord:
         """The stored cluster, without counting as a poll (404 when there is none)."""

@@ -111,3 +111,21 @@ def merge_base(repo_root: Path, a: str, b: str) -> str:
     if not bases:
         raise GitError(f"{a} and {b} have no common history")
     return str(bases[0].hexsha)
+
+
+def git_standing(repo_root: Path, path: str) -> str:
+    """How git treats the file ``path``: ``tracked`` (in the index), ``ignored``, ``untracked``
+    (neither: the next ``git add -A`` would commit it), or ``none`` outside a git repository."""
+    import git
+    from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+    try:
+        repo = git.Repo(repo_root, search_parent_directories=False)
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        return "none"
+    try:
+        if repo.git.ls_files("--", path):
+            return "tracked"
+        return "ignored" if repo.ignored(path) else "untracked"
+    except GitCommandError as e:
+        raise GitError(f"git cannot tell whether {path} is ignored: {e.stderr.strip()}") from e

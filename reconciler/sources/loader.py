@@ -29,6 +29,13 @@ from reconciler.model import (
 )
 from reconciler.sources.schema import CLUSTER_SCHEMA, validate_document
 from reconciler.sources.secrets import parse_secret_ref
+from reconciler.sources.selfmanaged import (
+    PATH_PARAM,
+    OutputReader,
+    OutputSpec,
+    check_output_fields,
+    read_create_body,
+)
 from reconciler.sources.settings import DEFAULT_MAX_BYTES
 from reconciler.sources.validate import (
     KIND_CLUSTER,
@@ -47,7 +54,7 @@ from reconciler.sources.yamlsafe import (
 CLUSTER_FILE_SUFFIXES = (".yaml", ".yml")
 
 #: Secret reference kinds read from AWS: without a ``region`` they use the cluster's region.
-AWS_SECRET_KINDS = frozenset({"fromSsm", "fromSecretsManager"})
+AWS_SECRET_KINDS = frozenset({"fromSsm", "fromSecretsManager", "fromTerraformState"})
 
 
 @dataclass(frozen=True)
@@ -59,13 +66,15 @@ class _Parsed:
     valid: bool
 
 
-def load_desired(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_BYTES
+def load_desired(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 read_output: OutputReader | None = None
                  ) -> tuple[dict[str, DesiredCluster], list[Finding]]:
     """The desired clusters by name, and every finding sorted by file and line.
 
     ``files`` maps repo-relative POSIX paths under the clusters folder to their bytes; a file
-    longer than ``max_bytes`` is a finding, not parsed. The clusters are only meaningful when
-    no finding is an error: callers stop on any.
+    longer than ``max_bytes`` is a finding, not parsed. ``read_output`` reads the terraform
+    output of a ``selfManaged`` cluster (without it, such a cluster is a finding). The
+    clusters are only meaningful when no finding is an error: callers stop on any.
     """
     with _gc_paused():
         parsed, findings = _parse_all(files, max_bytes)
@@ -78,14 +87,56 @@ def load_desired(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_BYT
         if not cluster.valid or any(_covers(b, folder) for b in broken_folders):
             continue
         layers = [d for f, d in sorted(defaults.items()) if _covers(f, folder)]
-        merged = merge_defaults(cluster.document.value, [d.value for d in layers])
+        values = [d.value for d in layers]
+        output: OutputSpec | None = None
+        if "selfManaged" in cluster.document.value.get("spec", {}):
+            output, problems = _read_self_managed(cluster.document, read_output)
+            findings += problems
+            if output is None or any(f.severity == "error" for f in problems):
+                continue
+            values.append({"spec": output.spec})
+        merged = merge_defaults(cluster.document.value, values)
         missing = check_required(cluster.document, merged["spec"])
         findings += missing
         if not missing:
-            built = build_cluster(cluster.document, merged)
+            built = build_cluster(cluster.document, merged, output)
             desired.setdefault(built.name, replace(
-                built, field_sources=field_sources([*layers, cluster.document])))
+                built, field_sources=_sources(layers, cluster.document, output)))
     return desired, sort_findings(findings)
+
+
+def _read_self_managed(document: YamlDocument, read_output: OutputReader | None
+                       ) -> tuple[OutputSpec | None, list[Finding]]:
+    """The output a GridCluster's ``spec.selfManaged`` names, read and checked; findings at
+    ``spec.selfManaged`` name the document and the output."""
+    spec = document.value["spec"]
+
+    def at(message: str) -> Finding:
+        return document.finding(("spec", "selfManaged"), f"spec.selfManaged: {message}"
+                                ).tagged("self-managed")
+
+    source = parse_secret_ref(spec["selfManaged"])  # the schema checked its shape
+    if not isinstance(source, SecretRef):
+        return None, [at(source)]
+    if read_output is None:
+        return None, [at("terraform outputs are not read here")]
+    read = read_output(source)
+    warnings = [replace(at(w), severity="warning") for w in read.warnings]
+    if read.problem:
+        return None, [at(read.problem), *warnings]
+    output = read_create_body(read.value, source)
+    problems = output if isinstance(output, list) else check_output_fields(output.spec, spec)
+    name = document.value["metadata"]["name"]
+    if not isinstance(output, list) and output.name not in (None, name):
+        problems.append(f"'name' is {output.name!r}, but the document's metadata.name is "
+                        f"{name!r}: they must be equal")
+    findings = [at(f"{read.where}: {p}") for p in problems]
+    if isinstance(output, list):
+        return None, findings + warnings
+    inputs = (("source", read.where), ("digest", output.digest),
+              ("serial", "" if read.serial is None else str(read.serial)),
+              ("lineage", read.lineage))
+    return replace(output, inputs=inputs), findings + warnings
 
 
 def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
@@ -175,6 +226,28 @@ def merge_defaults(cluster: Mapping[str, Any],
     return {**cluster, "metadata": metadata, "spec": spec}
 
 
+def _sources(layers: Sequence[YamlDocument], document: YamlDocument,
+             output: OutputSpec | None) -> tuple[tuple[str, SourceLocation], ...]:
+    """``field_sources``, with the fields a self-managed cluster's output sets between its
+    defaults and its own document (named by the output, line 0)."""
+    if output is None:
+        return field_sources([*layers, document])
+    where = SourceLocation(dict(output.inputs).get("source", "terraform output"))
+    found = dict(field_sources(layers))
+    for key, value in output.spec.items():
+        if key == "aws":
+            found.update((f"spec.aws.{k}", where) for k in value)
+        elif key == "instanceTypes":
+            found = {k: v for k, v in found.items() if not k.startswith("spec.instanceTypes")}
+            found.update((f"spec.instanceTypes[{i['name']}]", where) for i in value)
+        else:
+            found[f"spec.{key}"] = where
+    found.update((f"driver.kubernetes.{k}", where) for k in output.kubernetes)
+    found.update((path, where) for path in output.secrets)
+    found.update(field_sources([document]))
+    return tuple(sorted(found.items()))
+
+
 def field_sources(documents: Sequence[YamlDocument]) -> tuple[tuple[str, SourceLocation], ...]:
     """Where each merged ``spec`` field was written (see ``DesiredCluster.field_sources``):
     ``documents`` run from the farthest defaults to the cluster itself, and the last one to
@@ -212,23 +285,31 @@ def _instance_sources(document: YamlDocument,
             yield f"spec.instanceTypes[{name}].{key}", SourceLocation(document.file, pos)
 
 
-def build_cluster(document: YamlDocument, merged: Mapping[str, Any]) -> DesiredCluster:
-    """The ``DesiredCluster`` for a merged, validated GridCluster document."""
+def build_cluster(document: YamlDocument, merged: Mapping[str, Any],
+                  output: OutputSpec | None = None) -> DesiredCluster:
+    """The ``DesiredCluster`` for a merged, validated GridCluster document (and the
+    terraform output of a self-managed one)."""
     spec = merged["spec"]
     external_id = parse_secret_ref(spec["externalId"])
     if not isinstance(external_id, SecretRef):  # checked per document before merging
         raise AssertionError(external_id)
+    if not any(key == PATH_PARAM for key, _ in external_id.params):
+        external_id = with_default_region(external_id, spec["region"])
+    extra = {"kubernetes_extra": tuple(sorted(output.kubernetes.items())),
+             "extra_secrets": tuple(sorted(output.secrets.items())),
+             "inputs": output.inputs} if output else {}
     return DesiredCluster(
         name=merged["metadata"]["name"],
         region=spec["region"],
         role_arn=spec["roleArn"],
-        external_id=with_default_region(external_id, spec["region"]),
+        external_id=external_id,
         performance_profile=PROFILE_BY_NAME[spec.get("performanceProfile", "default")],
         instance_types=tuple(_instance_spec(item) for item in spec["instanceTypes"]),
         deletion_protection=bool(spec.get("deletionProtection", False)),
         labels=tuple(sorted(merged["metadata"]["labels"].items())),
         aws_extra=tuple(sorted(spec.get("aws", {}).items())),
         source=SourceLocation(document.file, document.start_line),
+        **extra,
     )
 
 

@@ -6,6 +6,8 @@ A document writes a secret as a reference, never a value::
     externalId: {fromSsm: {name: /grid/external-id, region: us-east-1}}
     externalId: {fromSecretsManager: {secretId: grid/byoc, key: externalId}}
     externalId: {fromTerraformOutput: {file: terraform/outputs.json, output: external_id}}
+    externalId: {fromTerraformState: {bucket: tf-state, key: grid/terraform.tfstate,
+                                      output: external_id}}
 
 ``Resolver`` resolves a reference the first time a request needs it, caches it for the run,
 and remembers every value so the ``Masker`` can blank it out of logs, plans and comments.
@@ -31,7 +33,10 @@ REFERENCE_KINDS: Mapping[str, str] = {
     "fromSsm": "name",
     "fromSecretsManager": "secretId",
     "fromTerraformOutput": "output",
+    "fromTerraformState": "output",
 }
+#: The fields a mapping reference must have, where more than its shorthand field.
+_REQUIRED = {"fromTerraformOutput": (), "fromTerraformState": ("bucket", "key", "output")}
 
 REFERENCE_EXAMPLE = "externalId: {fromEnv: GRID_EXTERNAL_ID}"
 MASK = "***"
@@ -41,7 +46,8 @@ def parse_secret_ref(value: Any) -> SecretRef | str:
     """A ``SecretRef`` from a document value, or an error message saying what to write."""
     if isinstance(value, str):
         return ("a secret must be a reference, never a plain string: write "
-                f"`{REFERENCE_EXAMPLE}` (or fromSsm, fromSecretsManager, fromTerraformOutput)")
+                f"`{REFERENCE_EXAMPLE}` (or fromSsm, fromSecretsManager, fromTerraformOutput, "
+                "fromTerraformState)")
     if not isinstance(value, Mapping) or len(value) != 1:
         return (f"a secret reference has exactly one of {', '.join(REFERENCE_KINDS)}, "
                 f"for example `{REFERENCE_EXAMPLE}`")
@@ -52,8 +58,10 @@ def parse_secret_ref(value: Any) -> SecretRef | str:
         body = {REFERENCE_KINDS[kind]: body}
     if not isinstance(body, Mapping) or not all(isinstance(v, str) and v for v in body.values()):
         return f"{kind} takes a string or a mapping of strings"
-    if REFERENCE_KINDS[kind] not in body and kind != "fromTerraformOutput":
-        return f"{kind} needs {REFERENCE_KINDS[kind]!r}"
+    required = _REQUIRED.get(kind, (REFERENCE_KINDS[kind],))
+    missing = [key for key in required if key not in body]
+    if missing:
+        return f"{kind} needs {', '.join(repr(k) for k in missing)}"
     return SecretRef(kind=kind, params=tuple(sorted((str(k), str(v)) for k, v in body.items())))
 
 

@@ -55,6 +55,10 @@ def check_document(document: YamlDocument) -> list[Finding]:
         return []
     findings = _check_metadata(document, value.get("kind"), _mapping(value.get("metadata")))
     spec = _mapping(value.get("spec"))
+    if value.get("kind") == KIND_DEFAULTS and "selfManaged" in spec:
+        findings += _at(document, ("spec", "selfManaged"),
+                        "selfManaged names one cluster's terraform output: write it in that "
+                        "GridCluster document, not in GridClusterDefaults", "self-managed")
     for field, check, rule in (("region", rules.check_region, "region"),
                                ("roleArn", rules.check_role_arn, "role-arn")):
         if isinstance(spec.get(field), str):

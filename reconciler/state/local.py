@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -30,10 +31,12 @@ from filelock import FileLock, Timeout
 
 from reconciler.errors import LockError, StateConflict, StateError
 from reconciler.model import STATE_FORMAT_VERSION, InventoryEntry, State
-from reconciler.ports import LockInfo, StateSnapshot
+from reconciler.ports import LockInfo, LockWaitReport, StateSnapshot
 
 #: How long a write waits for a lock another process holds (an apply in progress).
 WRITE_LOCK_WAIT = 5.0
+#: How often a wait for the lock is reported.
+WAIT_REPORT_SECONDS = 30.0
 
 
 class LocalStateBackend:
@@ -95,33 +98,59 @@ class LocalStateBackend:
             self.write(snapshot.state, expected_version=snapshot.version)
 
     @contextlib.contextmanager
-    def lock(self, info: LockInfo, *, wait_seconds: float = 0) -> Iterator[None]:
-        with self._held(wait_seconds):
+    def lock(self, info: LockInfo, *, wait_seconds: float = 0,
+             on_wait: LockWaitReport | None = None) -> Iterator[None]:
+        with self._held(wait_seconds, on_wait):
             self._write_info(info)
             try:
                 yield
             finally:
                 self.info_path.unlink(missing_ok=True)
 
-    def force_unlock(self, lock_id: str) -> None:
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> None:
+        """Remove a lock whose holder died. A live holder still has the OS lock: then this
+        refuses, even with ``force`` (the holder is certainly running)."""
         holder = self._read_info()
         if holder.get("id") != lock_id:
             raise LockError(f"lock {lock_id} is not the lock on {self.path}"
                             + (f" (held as {holder.get('id')})" if holder else " (none held)"),
                             holder=holder)
-        self.info_path.unlink(missing_ok=True)
-        self.lock_path.unlink(missing_ok=True)
+        probe = FileLock(str(self.lock_path), thread_local=False)
+        try:
+            probe.acquire(timeout=0)
+        except Timeout as e:
+            raise LockError(f"lock {lock_id} on {self.path} is held by a live process: "
+                            f"{_describe(holder)}; nothing was released", holder=holder,
+                            hint="wait for it to finish, or run apply with --lock-wait "
+                                 "SECONDS") from e
+        try:
+            self.info_path.unlink(missing_ok=True)
+        finally:
+            probe.release()
 
     # --- private ------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _held(self, wait_seconds: float) -> Iterator[None]:
-        """The OS lock, reentrant for this backend, or LockError naming whoever holds it."""
+    def _held(self, wait_seconds: float, on_wait: LockWaitReport | None = None
+              ) -> Iterator[None]:
+        """The OS lock, reentrant for this backend, or LockError naming whoever holds it.
+        While waiting, ``on_wait(holder, seconds waited)`` hears of it at the start and
+        every ``WAIT_REPORT_SECONDS``."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._lock.acquire(timeout=max(wait_seconds, 0))
-        except Timeout as e:
-            raise self._locked_error() from e
+        start = time.monotonic()
+        deadline = start + max(wait_seconds, 0)
+        first = True
+        while True:
+            left = max(min(deadline - time.monotonic(), WAIT_REPORT_SECONDS), 0)
+            try:
+                self._lock.acquire(timeout=0 if first and on_wait else left)
+                break
+            except Timeout as e:
+                if time.monotonic() >= deadline:
+                    raise self._locked_error() from e
+                if on_wait is not None:
+                    on_wait(self._read_info(), time.monotonic() - start)
+            first = False
         try:
             yield
         finally:
@@ -129,12 +158,9 @@ class LocalStateBackend:
 
     def _locked_error(self) -> LockError:
         holder = self._read_info()
-        who = (f"{holder.get('who', '?')} since {holder.get('when', '?')}"
-               f"{' (run ' + holder['run'] + ')' if holder.get('run') else ''}"
-               if holder else "another process")
-        return LockError(f"state {self.path} is locked by {who}", holder=holder,
-                         hint=f"wait for it to finish; if that run is dead: "
-                              f"gridops force-unlock {holder.get('id', 'LOCK_ID')}")
+        return LockError(f"state {self.path} is locked by {_describe(holder)}", holder=holder,
+                         hint="another apply is running: wait for it with --lock-wait SECONDS "
+                              "(force-unlock refuses a lock whose holder is alive)")
 
     def _folded(self) -> tuple[State, str | None]:
         """The state with the journal's current lines folded in, and its version token."""
@@ -226,6 +252,13 @@ class LocalStateBackend:
         except (OSError, ValueError):
             return {}
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _describe(holder: Mapping[str, str]) -> str:
+    if not holder:
+        return "another process"
+    run = f" (run {holder['run']})" if holder.get("run") else ""
+    return f"{holder.get('who', '?')} since {holder.get('when', '?')}{run}"
 
 
 def encode_state(state: State) -> str:

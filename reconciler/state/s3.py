@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
@@ -29,7 +30,7 @@ from reconciler.aws.locks import DynamoLock, ObjectLock
 from reconciler.aws.session import SessionFactory
 from reconciler.errors import ConfigError, LockError, StateConflict, StateError
 from reconciler.model import InventoryEntry, State
-from reconciler.ports import LockInfo, StateSnapshot
+from reconciler.ports import LockInfo, LockWaitReport, StateSnapshot
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -123,17 +124,20 @@ class S3StateBackend:
     # --- lock ----------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def lock(self, info: LockInfo, *, wait_seconds: float = 0) -> Iterator[None]:
+    def lock(self, info: LockInfo, *, wait_seconds: float = 0,
+             on_wait: LockWaitReport | None = None) -> Iterator[None]:
         """Hold the apply lock for the block; ``LockError`` names the holder after waiting
-        up to ``wait_seconds``."""
-        self._acquire(info, wait_seconds)
+        up to ``wait_seconds`` (``on_wait`` hears of the wait at its start and every 30 s)."""
+        self._acquire(info, wait_seconds, on_wait)
         try:
             yield
         finally:
             self._call("release the lock on", lambda: self._lock.release(info.id))
 
-    def force_unlock(self, lock_id: str) -> None:
-        """Release the lock if (and only if) ``lock_id`` is the one held."""
+    def force_unlock(self, lock_id: str, *, force: bool = False) -> None:
+        """Release the lock if (and only if) ``lock_id`` is the one held, and it is older
+        than a run can last (``RUN_TIMEOUT_SECONDS``) unless ``force``: whether its holder
+        is alive cannot be known from here."""
         holder = self._call("read the lock on", self._lock.holder)
         if holder is None:
             raise LockError(f"the state {self.url} is not locked", hint="nothing to release")
@@ -141,22 +145,39 @@ class S3StateBackend:
             raise LockError(f"lock {lock_id} is not the lock on {self.url}: "
                             f"{describe_holder(holder)}", holder=holder,
                             hint="force-unlock takes the id of the lock that is held")
+        age = lock_age_seconds(holder)
+        if not force and (age is None or age < RUN_TIMEOUT_SECONDS):
+            held_for = "for an unknown time" if age is None else f"for {age / 60:.0f} min"
+            raise LockError(f"lock {lock_id} on {self.url} is held by "
+                            f"{describe_holder(holder)}, {held_for}: younger than a run may "
+                            f"last ({RUN_TIMEOUT_SECONDS // 60} min), so its run may be "
+                            "alive; nothing was released", holder=holder,
+                            hint=f"check that run has ended, then `gridops force-unlock "
+                                 f"{lock_id} --force`; or wait with apply --lock-wait SECONDS")
         if not self._call("release the lock on", lambda: self._lock.release(lock_id)):
             raise LockError(f"the lock on {self.url} changed while it was being released",
                             hint="run force-unlock again if it is still needed")
 
-    def _acquire(self, info: LockInfo, wait_seconds: float) -> None:
-        deadline = time.monotonic() + max(wait_seconds, 0)
+    def _acquire(self, info: LockInfo, wait_seconds: float,
+                 on_wait: LockWaitReport | None) -> None:
+        start = time.monotonic()
+        deadline = start + max(wait_seconds, 0)
+        next_report = start
         while True:
             holder = self._call("lock", lambda: self._lock.acquire(info.to_json()))
             if holder is None:
                 return
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 raise LockError(f"the state {self.url} is locked by {describe_holder(holder)}",
                                 holder=holder,
-                                hint="wait for that run to finish; if it died, release it with "
+                                hint="another apply is running: wait for it with --lock-wait "
+                                     "SECONDS; if its run has died, release it with "
                                      f"`gridops force-unlock {holder.get('id', 'ID')}`")
+            if on_wait is not None and now >= next_report:
+                on_wait(holder, now - start)
+                next_report = now + WAIT_REPORT_SECONDS
             time.sleep(min(self.poll_seconds, remaining))
 
     # --- AWS errors ----------------------------------------------------------------------------
@@ -222,7 +243,24 @@ def parse_state(body: bytes, where: str) -> State:
                               "gridops will not overwrite it") from e
 
 
-def describe_holder(holder: dict[str, str]) -> str:
+#: A lock younger than this may belong to a run still alive (the workflows' job timeout).
+RUN_TIMEOUT_SECONDS = 90 * 60
+#: How often a wait for the lock is reported.
+WAIT_REPORT_SECONDS = 30.0
+
+
+def lock_age_seconds(holder: Mapping[str, str]) -> float | None:
+    """How long ago the lock was taken, from its ``when`` (None when unreadable)."""
+    try:
+        when = datetime.fromisoformat(holder.get("when", "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return (datetime.now(UTC) - when).total_seconds()
+
+
+def describe_holder(holder: Mapping[str, str]) -> str:
     run = f", run {holder['run']}" if holder.get("run") else ""
     return (f"{holder.get('who', 'someone')} since {holder.get('when', '?')}{run} "
             f"(lock id {holder.get('id', '?')})")

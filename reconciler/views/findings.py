@@ -63,10 +63,15 @@ RULES = {r.id: r for r in (
          "Use the role_arn the BYOC terraform prints: arn:aws:iam::ACCOUNT:role/NAME."),
     Rule("secret-ref", "The external id is not a secret reference.",
          "Write {fromEnv: NAME}, {fromSsm: /path}, {fromSecretsManager: ID} or "
-         "{fromTerraformOutput: {file, output}}, never the value itself."),
+         "{fromTerraformOutput: {file, output}} or {fromTerraformState: {bucket, key, output}}, "
+         "never the value itself."),
     Rule("instance-type", "An instance type Grid cannot use here.",
          "Use amd64 (x86_64) EC2 instance types only, each listed once; Graviton families "
          "(m6g, c7g, ...) are refused."),
+    Rule("self-managed", "The terraform output of a self-managed cluster cannot be used.",
+         "spec.selfManaged names a `terraform output -json` file (git-ignored) or an S3 "
+         "state, and an output holding the create body {name, spec}: run terraform output, "
+         "or fix the file, state or output name, or the field named in the message."),
     Rule("defaults", "A GridClusterDefaults document is misplaced or misused.",
          "Keep one GridClusterDefaults document per folder, without metadata.name."),
     Rule("settings", "A problem in gridops.yaml.",

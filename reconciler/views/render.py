@@ -122,12 +122,13 @@ def summary_line(plan: Plan) -> str:
     return (f"Plan: {plan.count(Action.CREATE)} to create, {plan.count(Action.UPDATE)} to "
             f"change, {plan.count(Action.DELETE)} to delete"
             + _others(plan.count(Action.BLOCKED), plan.count(Action.FAILED),
-                      plan.count(Action.WAIT)) + ".")
+                      plan.count(Action.WAIT), unknown=plan.count(Action.UNKNOWN)) + ".")
 
 
-def _others(blocked: int, failed: int, waiting: int, *, failed_word: str = "failed") -> str:
+def _others(blocked: int, failed: int, waiting: int, *, failed_word: str = "failed",
+            unknown: int = 0) -> str:
     parts = [f"{n} {word}" for n, word in ((blocked, "blocked"), (failed, failed_word),
-                                          (waiting, "waiting")) if n]
+                                          (waiting, "waiting"), (unknown, "unknown")) if n]
     return "; " + ", ".join(parts) if parts else ""
 
 
@@ -150,7 +151,9 @@ def render_unconverged(plan: Plan) -> str:
 def plan_summary(plan: Plan) -> dict[str, Any]:
     """The plan's counts for scripts (``plan --json``'s ``summary``, the action's outputs):
     one count per action (create, update, delete, wait, failed, blocked, noop), the unmanaged
-    clusters, and whether anything is to change (``hasChanges``) or differs (``hasDrift``)."""
+    clusters, and whether anything is to change (``hasChanges``) or differs (``hasDrift``).
+    A cost estimate belongs here as ``monthlyCostDelta``: the GitHub Action's
+    ``monthly-cost-delta`` output reads that key (``reconciler.github.action_outputs``)."""
     counts: dict[str, Any] = {action.value: plan.count(action) for action in Action}
     return {**counts, "unmanaged": len(plan.unmanaged), "hasChanges": plan.has_changes,
             "hasDrift": plan.has_drift}
@@ -201,7 +204,7 @@ def apply_summary_line(result: ApplyResult) -> str:
     return (f"Apply complete: {ok(Action.CREATE)} created, {ok(Action.UPDATE)} changed, "
             f"{ok(Action.DELETE)} deleted, {failed} failed"
             + _others(count(Action.BLOCKED), count(Action.FAILED), count(Action.WAIT),
-                      failed_word="FAILED in Grid") + ".")
+                      failed_word="FAILED in Grid", unknown=count(Action.UNKNOWN)) + ".")
 
 
 # --- status ---------------------------------------------------------------------------------

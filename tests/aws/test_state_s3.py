@@ -220,3 +220,20 @@ def test_releasing_a_lock_taken_over_leaves_the_new_holder(make: Make) -> None:
         stale.__exit__(None, None, None)  # the first run wakes up and lets go
         with pytest.raises(LockError, match="lock0002"), make().lock(holder(3)):
             pass
+
+
+def test_force_unlock_of_a_young_lock_needs_force(make: Make) -> None:
+    from reconciler.run import now_iso
+
+    young = LockInfo(id="lock0042", who="ci@runner-42", when=now_iso(), run="acme run 42")
+    held = make().lock(young)
+    held.__enter__()
+    try:
+        with pytest.raises(LockError, match="for 0 min: younger than a run may last") as refused:
+            make().force_unlock("lock0042")
+        assert "force-unlock lock0042 --force" in (refused.value.hint or "")
+        make().force_unlock("lock0042", force=True)
+        with make().lock(holder(2)):
+            pass
+    finally:
+        held.__exit__(None, None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -244,7 +245,8 @@ def test_wait_follows_created_clusters_to_running(gitops: GitOpsRepo) -> None:
     result = gitops.gridops("apply", "--auto-approve", "--wait", "--interval", "0.05",
                             "--timeout", "10")
     assert result.exit_code == 0, result.output
-    assert "alpha: RUNNING" in result.stdout and "beta: RUNNING" in result.stdout
+    assert re.search(r"^alpha: RUNNING after \d+s$", result.stdout, re.M), result.stdout
+    assert re.search(r"^beta: RUNNING after \d+s$", result.stdout, re.M), result.stdout
     assert "QUEUED" in result.stderr or "PENDING" in result.stderr
 
 

@@ -56,3 +56,27 @@ def test_apply_at_a_terminal_asks_before_changing_anything(
     assert "Plan: 2 to create" in screen
     assert exit_code == code, screen
     assert ("alpha" in gitops.live()) is created
+
+
+def _ready_to_delete_alpha(g: GitOpsRepo) -> None:
+    result = g.gridops("apply", "--auto-approve", "--wait", "--interval", "0.05",
+                       "--timeout", "20")
+    assert result.exit_code == 0, result.output
+    g.remove("clusters/team-a/alpha.yaml")
+    g.commit("drop alpha")
+
+
+@pytest.mark.parametrize(("answer", "code", "deleted"), [
+    ("yes", 0, True), ("y", 1, False), ("YES please", 1, False), ("", 1, False)],
+    ids=["typed-yes-deletes", "y-is-not-enough", "anything-else-refused", "empty-refused"])
+def test_a_destructive_apply_at_a_terminal_needs_yes_typed_out(
+        gitops: GitOpsRepo, answer: str, code: int, deleted: bool) -> None:
+    _ready_to_delete_alpha(gitops)
+    exit_code, screen = run_at_terminal(gitops, answer, "apply",
+                                        prompt=b"only 'yes' will be accepted")
+    assert "- alpha: delete (removed from git)" in screen
+    assert exit_code == code, screen
+    alpha = gitops.live().get("alpha")
+    assert (alpha is None or alpha.desired_state == "CLUSTER_STATE_DELETED") is deleted
+    if not deleted:
+        assert "nothing was changed" in screen

@@ -121,3 +121,20 @@ def test_no_format_prints_a_secret_value(gitops: GitOpsRepo) -> None:
     for fmt in ("text", "json", "sarif", "github"):
         result = gitops.gridops("validate", "--format", fmt)
         assert result.exit_code == 1 and SECRET_A not in result.output, fmt
+
+
+def test_plan_json_has_a_summary_of_counts_and_apply_reads_it_back(gitops: GitOpsRepo) -> None:
+    result = gitops.gridops("plan", "--json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0
+    summary = data["summary"]
+    assert {k: summary[k] for k in ("create", "update", "delete", "no-op", "wait", "failed",
+                                    "blocked", "unmanaged", "hasChanges", "hasDrift")} == {
+        "create": 2, "update": 0, "delete": 0, "no-op": 0, "wait": 0, "failed": 0,
+        "blocked": 0, "unmanaged": 0, "hasChanges": True, "hasDrift": True}
+    assert sum(v for k, v in summary.items() if isinstance(v, int) and not isinstance(v, bool)
+               and k != "unmanaged") == len(data["changes"])
+    (gitops.root / "plan.json").write_text(result.stdout)
+    applied = gitops.gridops("apply", str(gitops.root / "plan.json"))
+    assert applied.exit_code == 0, applied.output
+    assert set(gitops.live()) >= {"alpha", "beta"}

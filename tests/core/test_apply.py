@@ -45,8 +45,8 @@ class Repo:
     def plan(self, *clusters: DesiredCluster) -> Plan:
         return make_plan(desired_state(*clusters, git_sha=SHA), self.grid.list_clusters(),
                          self.backend.read().state, prune=True, now="2024-05-01T12:00:00Z",
-                         resolve_secret=lambda c: self.resolver.resolve(c.external_id,
-                                                                        cluster=c.name))
+                         resolve_secret=lambda c, ref: self.resolver.resolve(
+                             ref, cluster=c.name))
 
     def apply(self, plan: Plan, **options: Any) -> ApplyResult:
         return apply_plan(plan, self.grid, self.resolver, self.backend, git_sha=SHA, **options)

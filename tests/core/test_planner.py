@@ -37,7 +37,7 @@ def _plan(desired: Sequence[DesiredCluster] = (), live: Sequence[LiveCluster] = 
           state: State | None = None, *, prune: bool = True,
           secret: Callable[[DesiredCluster], str | None] = lambda c: None) -> Plan:
     return make_plan(desired_state(*desired), live, state or State.empty(),
-                     resolve_secret=secret, prune=prune, now=NOW)
+                     resolve_secret=lambda c, ref: secret(c), prune=prune, now=NOW)
 
 
 def _only(plan: Plan) -> Change:
@@ -205,7 +205,7 @@ def test_plan_keeps_a_deleted_cluster_with_leftovers_in_the_inventory() -> None:
 
     state = State(inventory={"gone": InventoryEntry(name="gone", region="us-east-1",
                                                     leftovers=("arn:aws:ec2:vol-1",))})
-    plan = make_plan(DesiredState(clusters={}), [], state, resolve_secret=lambda c: None,
+    plan = make_plan(DesiredState(clusters={}), [], state, resolve_secret=lambda c, ref: None,
                      prune=True, now="2026-01-01T00:00:00Z")
     (change,) = plan.changes
     assert "gridops sweep gone --delete" in change.reason

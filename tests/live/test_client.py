@@ -180,3 +180,28 @@ def test_logs_carry_method_path_and_status_but_never_credentials_or_bodies(
     text = repr(debug_logs) + repr(client)
     assert SIM_API_KEY not in text
     assert "ext-id-for-tests" not in text
+
+
+def test_each_retry_logs_one_line_with_what_failed_the_attempt_and_the_next_try(
+        sim_server: SimServer, debug_logs: list[MutableMapping[str, Any]]) -> None:
+    _admin(sim_server, "faults", {"status": 503, "count": 2})
+    with make_client(sim_server, max_retries=3) as client:
+        client.list_clusters()
+    retries = [e for e in debug_logs if e["event"].startswith("could not")]
+    assert [e["log_level"] for e in retries] == ["warning", "warning"]
+    assert [e["event"].split(": attempt ")[0] for e in retries] == [
+        "could not list clusters (HTTP 503)"] * 2
+    assert "attempt 1 of 4, next try in" in retries[0]["event"]
+    assert "attempt 2 of 4, next try in" in retries[1]["event"]
+
+
+def test_an_unreachable_grid_is_visible_from_the_first_retry(
+        debug_logs: list[MutableMapping[str, Any]]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        with GridClient(f"http://127.0.0.1:{port}", Credentials("u", "k"), backoff=0.001,
+                        max_retries=1) as client, pytest.raises(GridAPIError):
+            client.list_clusters()
+    lines = [e["event"] for e in debug_logs if e["event"].startswith("could not")]
+    assert lines == ["could not list clusters (ConnectError): attempt 1 of 2, next try in 0.0s"]

@@ -308,7 +308,7 @@ def test_schema_finding_does_not_hide_the_semantic_ones(write: Write, load: Load
     ("{fromEnv: GRID_EXTERNAL_ID}", "plain-secret",
      ["8:15: spec.externalId: a secret must be a reference, never a plain string: write "
       "`externalId: {fromEnv: GRID_EXTERNAL_ID}` (or fromSsm, fromSecretsManager, "
-      "fromTerraformOutput)"]),
+      "fromTerraformOutput, fromTerraformState)"]),
     ("[t3.large]", '[t3.large, ""]', ["9:29: spec.instanceTypes[1]: must not be empty"]),
 ], ids=["empty-region", "secret-missing-name", "plain-string-secret", "empty-instance-type"])
 def test_a_problem_seen_by_schema_and_semantic_check_is_reported_once(

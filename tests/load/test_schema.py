@@ -89,13 +89,13 @@ _HEAD = "apiVersion: gridops/v1\nkind: GridCluster\nmetadata: {name: a}\nspec:\n
     ("  externalId: s3cr3t\n",
      ["clusters/a.yaml:5:15: spec.externalId: a secret must be a reference, never a plain "
       "string: write `externalId: {fromEnv: GRID_EXTERNAL_ID}` (or fromSsm, "
-      "fromSecretsManager, fromTerraformOutput)"]),
+      "fromSecretsManager, fromTerraformOutput, fromTerraformState)"]),
     ("  externalId: {fromEnvv: X}\n",
      ["clusters/a.yaml:5:16: spec.externalId: unknown field 'fromEnvv'; did you mean "
       "'fromEnv'?"]),
     ("  externalId: {fromEnv: A, fromSsm: b}\n",
      ["clusters/a.yaml:5:3: spec.externalId: a secret reference has exactly one of fromEnv, "
-      "fromSsm, fromSecretsManager, fromTerraformOutput, for example "
+      "fromSsm, fromSecretsManager, fromTerraformOutput, fromTerraformState, for example "
       "`externalId: {fromEnv: GRID_EXTERNAL_ID}`"]),
     ("  performanceProfile: cost-savings\n",
      ["clusters/a.yaml:5:23: spec.performanceProfile: 'cost-savings' is not one of: default, "

@@ -90,7 +90,7 @@ def test_second_lock_is_refused_naming_the_holder(tmp_path: Path) -> None:
         pass
     assert "alice@laptop" in locked.value.message and "run-7" in locked.value.message
     assert locked.value.holder["id"] == "lock-1"
-    assert "force-unlock lock-1" in (locked.value.hint or "")
+    assert "--lock-wait SECONDS" in (locked.value.hint or "")
 
 
 def test_lock_is_free_again_after_the_block(tmp_path: Path) -> None:
@@ -223,3 +223,24 @@ def test_a_corrupt_journal_line_is_refused_never_guessed_at(backend: LocalStateB
     backend.journal_path.write_text('not json\n{"base": 1, "set": [], "drop": []}\n')
     with pytest.raises(StateError, match="journal .* is corrupt at line 1"):
         backend.read()
+
+
+def test_force_unlock_refuses_a_lock_whose_holder_is_alive(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    with LocalStateBackend(path).lock(LOCK):
+        with pytest.raises(LockError, match="held by a live process: alice@laptop since "
+                                            "2024-05-01T12:00:00Z") as refused:
+            LocalStateBackend(path).force_unlock("lock-1", force=True)
+        assert "--lock-wait" in (refused.value.hint or "")
+        assert LocalStateBackend(path).info_path.exists()
+
+
+def test_a_wait_for_the_lock_is_reported_at_its_start(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    heard: list[tuple[str, float]] = []
+    second = LocalStateBackend(path).lock(LOCK, wait_seconds=0.2,
+                                          on_wait=lambda h, s: heard.append((h["who"], s)))
+    with LocalStateBackend(path).lock(LOCK), pytest.raises(LockError), second:
+        pass
+    assert [who for who, _ in heard] == ["alice@laptop"]
+    assert heard[0][1] < 0.2

@@ -1,0 +1,97 @@
+"""`make bench`, the apply part: `gridops apply` of N new clusters through the CLI against the
+embedded emulator (sim://, creates RUNNING at once), timed end to end, with the time of a plan
+of the same repository beside it, and the peak RSS of each run. Prints figures; asserts
+nothing about time.
+
+The concurrency floor at latency L is L x (1 + N / parallelism): one list call, then N creates
+parallelism at a time.
+
+    python tests/bench_apply.py            # 1,000 at zero latency; 200 at 50 ms
+    python tests/bench_apply.py 300 0.02   # N and latency of one more case
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import git
+
+GRIDOPS = Path(sys.executable).with_name("gridops")
+SETTINGS = """\
+apiVersion: gridops/v1
+kind: Settings
+clustersDir: clusters
+state: {backend: local, path: .gridops/state.json}
+"""
+CLUSTER = """\
+apiVersion: gridops/v1
+kind: GridCluster
+metadata:
+  name: %(name)s
+spec:
+  region: us-east-1
+  roleArn: arn:aws:iam::123456789012:role/grid-byoc
+  externalId: {fromEnv: BENCH_EXTERNAL_ID}
+  instanceTypes: [t3.large]
+"""
+
+
+def make_repo(root: Path, count: int) -> None:
+    (root / "clusters").mkdir(parents=True)
+    (root / ".gitignore").write_text(".gridops/\n")
+    (root / "gridops.yaml").write_text(SETTINGS)
+    for i in range(count):
+        name = f"bench-{i:05d}"
+        (root / "clusters" / f"{name}.yaml").write_text(CLUSTER % {"name": name})
+    repo = git.Repo.init(root, initial_branch="main")
+    repo.git.add(A=True)
+    repo.index.commit("bench clusters")
+
+
+def timed(args: list[str], root: Path, url: str) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MB, exit code) of one gridops run."""
+    env = {**os.environ, "GRID_URL": url, "BENCH_EXTERNAL_ID": "bench-external-id"}
+    start = time.perf_counter()
+    process = subprocess.Popen([str(GRIDOPS), "--repo", str(root), *args], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0 and process.stderr is not None:
+        sys.stderr.write(process.stderr.read().decode()[-2000:])
+    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def bench(count: int, latency: float, parallelism: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="gridops-bench-apply-") as folder:
+        root = Path(folder) / "repo"
+        make_repo(root, count)
+        url = f"sim://{folder}/sim.db?createSeconds=0&latency={latency:g}"
+        plan_s, plan_rss, _ = timed(["plan"], root, url)
+        apply_s, apply_rss, code = timed(["apply", "--auto-approve", "--parallelism",
+                                          str(parallelism)], root, url)
+    floor = latency * (1 + count / parallelism)
+    line = (f"apply {count:>5} creates  latency {latency * 1000:>4.0f} ms  parallelism "
+            f"{parallelism:>3}: {apply_s:6.2f} s (plan alone {plan_s:5.2f} s)  peak RSS "
+            f"{apply_rss:5.0f} MB")
+    if latency:
+        line += f"  floor {floor:5.2f} s  ratio {apply_s / floor:4.1f}x"
+    print(line + ("" if code == 0 else f"  EXIT {code}"), flush=True)
+
+
+def main(argv: list[str]) -> None:
+    print("apply (gridops apply through the CLI, end to end; the emulator in-process)")
+    if len(argv) >= 2:
+        bench(int(argv[0]), float(argv[1]), int(argv[2]) if len(argv) > 2 else 10)
+        return
+    bench(1000, 0.0, 10)
+    bench(200, 0.05, 10)
+    bench(200, 0.05, 1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
