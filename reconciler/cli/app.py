@@ -107,6 +107,16 @@ class App:
                         run=f"{repo} run {run_id}".strip() if run_id else "")
 
 
+def _tune_gc() -> None:
+    """Fewer collections: a plan of 10,000 clusters makes millions of objects and almost no
+    cycles, and the collector's passes over them cost a fifth of its time. What is loaded so
+    far is frozen (never scanned again); cycles are still collected, only less often."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
     """fromEnv, plus the AWS kinds (no AWS session is made until one is needed)."""
     from reconciler.aws.secrets import lazy_aws_providers
@@ -197,6 +207,7 @@ def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_
     Cluster YAML in git is the desired state; `plan` shows what would change in Grid,
     `apply` makes it so, safely and idempotently.
     """
+    _tune_gc()
     env = dict(os.environ)
     root = (repo or gitsource.find_repo_root(Path.cwd()) or Path.cwd()).resolve()
     from reconciler.sources.secrets import Masker
