@@ -25,11 +25,24 @@ def choose_format(requested: str | None, env: Mapping[str, str], stream: TextIO)
 def _mask_processor(masker: Masker) -> structlog.types.Processor:
     def process(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         for key, value in list(event.items()):
-            if isinstance(value, str):
-                event[key] = masker.mask(value)
+            event[key] = _masked(masker, value)
         return event
 
     return process
+
+
+def _masked(masker: Masker, value: Any) -> Any:
+    """``value`` with every string in it masked; an object that is not plain data (an
+    exception, a path) is logged as its masked text."""
+    if isinstance(value, str):
+        return masker.mask(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {masker.mask(str(k)): _masked(masker, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_masked(masker, v) for v in value]
+    return masker.mask(str(value))
 
 
 def configure_logging(*, fmt: str, verbose: int, masker: Masker,
@@ -48,6 +61,7 @@ def configure_logging(*, fmt: str, verbose: int, masker: Masker,
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,  # so a traceback's text is masked too
             _mask_processor(masker),
             renderer,
         ],

@@ -30,6 +30,10 @@ class GridAPI(Protocol):
 
     def delete_cluster(self, cluster_id: str, *, force: bool = False) -> None: ...
 
+    def instance_types(self, cluster_id: str) -> list[dict[str, Any]]:
+        """The instance types a cluster may use, with their hourly prices."""
+        ...
+
 
 @dataclass(frozen=True)
 class StateSnapshot:

@@ -5,12 +5,11 @@ Nothing here parses options or prints."""
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, update_inventory
 from reconciler.aws.terraform import output_reader
@@ -23,6 +22,8 @@ from reconciler.errors import (
     StalePlan,
     ValidationError,
 )
+from reconciler.gridurl import KIND_REMOTE, KIND_SIM, check_grid_url, redact_url
+from reconciler.live import wire
 from reconciler.model import (
     DesiredCluster,
     DesiredState,
@@ -32,7 +33,7 @@ from reconciler.model import (
     SecretRef,
     State,
 )
-from reconciler.plan import guards, planner, why
+from reconciler.plan import cost, guards, planner, why
 from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
@@ -77,26 +78,51 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
     return files, clusters, found
 
 
-def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False
-                   ) -> Workspace:
-    """Settings + desired state at the working tree; any error finding stops everything."""
+def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False,
+                   from_commit: bool = False) -> Workspace:
+    """Settings + desired state at the working tree, or (``from_commit``, for apply) from the
+    objects of the commit HEAD points at, never the files on disk; any error finding stops
+    everything."""
     settings = settings_loader.load_settings(root, settings_file, required=settings_required)
-    files, clusters, findings = _read_desired(root, settings)
-    if any(f.severity == "error" for f in findings):
-        raise ValidationError(findings)
     in_git = gitsource.find_repo_root(root) is not None
     sha = gitsource.head_sha(root) if in_git else None
+    settings_bytes = (root / settings_file).read_bytes() \
+        if (root / settings_file).is_file() else b""
+    if from_commit and sha is not None:
+        settings_bytes = gitsource.read_file_at(root, sha, settings_file) or b""
+        if settings_bytes:
+            committed, problems = settings_loader.parse_settings(settings_bytes, settings_file)
+            if committed is None:
+                raise ValidationError(problems)
+            settings = committed
+        files, clusters, findings = _read_desired_at(root, settings, sha)
+    else:
+        files, clusters, findings = _read_desired(root, settings)
+    if any(f.severity == "error" for f in findings):
+        raise ValidationError(findings)
     dirty = gitsource.uncommitted_files(root, settings.clusters_dir, settings_file) \
         if in_git else ()
     desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty,
-                           digest=_digest(root / settings_file, files))
+                           digest=_digest(settings_bytes, files))
     return Workspace(root=root, settings=settings, desired=desired,
                      warnings=tuple(f for f in findings if f.severity != "error"))
 
 
-def _digest(settings_path: Path, files: Mapping[str, bytes]) -> str:
+def _read_desired_at(root: Path, settings: Settings, sha: str) -> tuple[
+        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
+    files, read_findings = gitsource.read_commit_files(
+        root, sha, settings.clusters_dir, max_bytes=settings.max_file_bytes,
+        is_cluster_file=loader.is_cluster_file)
+    read_findings = [f.tagged("file") for f in read_findings]
+    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
+                                             read_output=output_reader(root))
+    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
+    return files, clusters, found
+
+
+def _digest(settings_bytes: bytes, files: Mapping[str, bytes]) -> str:
     """What the desired state was made from: the settings file and every cluster file."""
-    digest = hashlib.sha256(settings_path.read_bytes() if settings_path.is_file() else b"")
+    digest = hashlib.sha256(settings_bytes)
     for name, data in sorted(files.items()):
         digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(data).digest())
     return digest.hexdigest()
@@ -140,6 +166,7 @@ def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
     plan = planner.make_plan(ws.desired, live, state, resolve_secret=_secret_for_diff(resolver),
                              prune=ws.settings.prune, now=now_iso())
     plan = why.explain_plan(plan, ws.desired.clusters, change_bases(ws, plan, state, base_rev))
+    plan = price_plan(plan, ws.desired.clusters, live, grid)
     _require_secrets(plan, resolver)
     notes = list(plan.warnings)
     if ws.desired.uncommitted:
@@ -152,6 +179,52 @@ def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
                             desired_count=len(ws.desired.clusters),
                             inventory_count=len(state.inventory), allow_empty=allow_empty)
     return plan, live
+
+
+def price_plan(plan: Plan, desired: Mapping[str, DesiredCluster], live: Sequence[LiveCluster],
+               grid: GridAPI) -> Plan:
+    """``plan`` with the monthly cost of each change that moves a warm count. Grid's prices
+    come from a cluster's instance-types answer (which lists the types that cluster uses),
+    asked once per cluster and only when needed: the cluster's own answer first, then those
+    of live clusters in its region for types it lacks (and for a cluster still to be
+    created). A price no answer gives stays unknown (never guessed)."""
+    byoc = {c.name: c for c in live if c.is_byoc and not c.terminating}
+    wanted = {c.name: cost.warm_changes(c, desired.get(c.name), byoc.get(c.name))
+              for c in plan.changes}
+    wanted = {name: moves for name, moves in wanted.items() if moves}
+    if not wanted:
+        return plan
+    answers: dict[str, Mapping[str, float]] = {}
+
+    def prices_of(cluster: LiveCluster) -> Mapping[str, float]:
+        if cluster.id not in answers:
+            try:
+                answers[cluster.id] = cost.on_demand_prices(grid.instance_types(cluster.id))
+            except GridopsError:
+                answers[cluster.id] = {}
+        return answers[cluster.id]
+
+    prices: dict[str, Mapping[str, float] | None] = {}
+    for name, moves in wanted.items():
+        found: dict[str, float] = {}
+        for source in _price_sources(name, desired.get(name), byoc):
+            if set(moves) <= set(found):
+                break
+            found = {**prices_of(source), **found}
+        prices[name] = found
+    changes = [c for c in plan.changes if c.name in wanted]
+    return replace(plan, costs=cost.price_changes(changes, desired, byoc, prices))
+
+
+def _price_sources(name: str, cluster: DesiredCluster | None,
+                   live: Mapping[str, LiveCluster]) -> list[LiveCluster]:
+    """The cluster itself when live, then the live clusters in its region, by name."""
+    own = live.get(name)
+    region = cluster.region if cluster else (
+        str(wire.aws_of(own.spec).get("region", "")) if own else "")
+    neighbours = [c for n, c in sorted(live.items())
+                  if n != name and wire.aws_of(c.spec).get("region") == region]
+    return ([own] if own else []) + neighbours
 
 
 def change_bases(ws: Workspace, plan: Plan, state: State,
@@ -377,20 +450,63 @@ def _leftovers_edit(entry: InventoryEntry, refs: tuple[str, ...]) -> Callable[
 
 def checks_enabled(setting: str, grid_url: str) -> bool:
     """``awsChecks: auto`` is on against a real Grid and off against the emulator: a
-    ``sim://`` URL, or a Grid on a loopback address (``gridops sim serve``)."""
+    ``sim://`` URL, or a Grid on a loopback address (``gridops sim serve``). A URL the
+    policy refuses is never taken for a real Grid: its ConfigError is raised here."""
     if setting == "auto":
-        return not (grid_url.startswith("sim://") or _is_loopback_url(grid_url))
+        return check_grid_url(grid_url).kind == KIND_REMOTE
     return setting == "always"
 
 
-def _is_loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
+def pinned_grid_url(root: Path, settings_file: str, *, url: str | None,
+                    from_rev: str | None) -> str | None:
+    """The Grid URL credentials belong to: ``url`` when given, else the ``gridUrl`` of the
+    settings file at ``from_rev`` (the pull request's base); None when nothing is pinned.
+    A base whose settings cannot be read pins nothing usable ("")."""
+    if url:
+        return url
+    if not from_rev:
+        return None
+    data = gitsource.read_file_at(root, from_rev, settings_file)
+    if data is None:
+        return Settings().grid_url
+    settings, _ = settings_loader.parse_settings(data, settings_file)
+    return settings.grid_url if settings is not None else ""
+
+
+def check_pinned(url: str, pinned: str | None) -> str | None:
+    """None when ``url`` is the pinned Grid (or nothing is pinned); else what to say."""
+    if pinned is None or same_grid(url, pinned):
+        return None
+    if not pinned:
+        return (f"the Grid URL {redact_url(url)} cannot be checked against the pinned one (the "
+                "base's settings do not parse): gridops runs WITHOUT Grid credentials")
+    return (f"the Grid URL {redact_url(url)} is not the pinned Grid URL {redact_url(pinned)}: "
+            "a change of gridUrl in a pull request cannot move the credentials, so gridops "
+            "runs WITHOUT Grid credentials (set the repository variable GRID_URL, or merge "
+            "the change first)")
+
+
+def same_grid(a: str, b: str) -> bool:
+    """Whether two Grid URLs name the same Grid (scheme and host case, a trailing slash and
+    the default port do not matter); an invalid URL is the same as nothing."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        return _normal(a) == _normal(b)
+    except ConfigError:
         return False
+
+
+def _normal(url: str) -> str:
+    target = check_grid_url(url)
+    if target.kind == KIND_SIM:
+        return target.url
+    parts = urlsplit(target.url)
+    port = parts.port if parts.port not in (None, _DEFAULT_PORTS[parts.scheme]) else None
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    netloc = f"{host}:{port}" if port else str(host)
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def remember_leftovers(backend: StateBackend, name: str, refs: tuple[str, ...]) -> None:

@@ -77,8 +77,8 @@ def apply_plan(plan: Plan, grid: GridAPI, secrets: SecretResolver, backend: Stat
             book.fail(run, call.change, e, prefix="nothing was sent: the intent could not be "
                                                   "recorded: ")
         calls = []
-    with ThreadPoolExecutor(max_workers=max(parallelism, 1),
-                            thread_name_prefix="gridops-apply") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(parallelism, 1), thread_name_prefix="gridops-apply")
+    try:
         pending: dict[Future[Done], Call] = {
             pool.submit(run_step, grid, call): call for call in calls}
         while pending:
@@ -87,6 +87,11 @@ def apply_plan(plan: Plan, grid: GridAPI, secrets: SecretResolver, backend: Stat
                 call = pending.pop(future)
                 _settle(run, book, call, before.get(call.change.name), future)
             book.flush(run, at_most_every=FLUSH_SECONDS)
+    except BaseException:  # Ctrl-C: start nothing more; the recorded intents settle the rest
+        pool.shutdown(wait=False, cancel_futures=True)
+        book.flush(run)
+        raise
+    pool.shutdown()
     for change in plan.changes:
         if not change.action.changes_grid:
             book.done(change, _bookkept(change, before.get(change.name)), change.phase)

@@ -21,6 +21,7 @@ from reconciler.errors import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     Aborted,
+    ConfigError,
     GridopsError,
     ValidationError,
 )
@@ -58,10 +59,15 @@ class App:
     verbose: int = 0
     #: True when --settings named the file (then it must exist)
     settings_given: bool = False
+    #: the Grid URL the credentials belong to (--pin-grid-url), or None
+    pin_url: str | None = None
+    #: the commit whose settings file pins the Grid URL (--pin-grid-url-from), or None
+    pin_from: str | None = None
     #: colour on stdout and on stderr (``views.color.use_color``)
     color: bool = False
     color_err: bool = False
     _echo: Callable[..., None] = field(default=click.echo)
+    _warned: set[str] = field(default_factory=set)
 
     def out(self, text: str = "", *, nl: bool = True) -> None:
         """Write to stdout, secrets masked; styles kept only when colour is on."""
@@ -70,9 +76,12 @@ class App:
     def err(self, text: str) -> None:
         self._echo(self.masker.mask(text), err=True, color=self.color_err)
 
-    def workspace(self) -> run.Workspace:
+    def workspace(self, *, from_commit: bool = False) -> run.Workspace:
+        """The repository as loaded: the working tree, or (``from_commit``) the commit HEAD
+        points at, as apply uses it."""
         return run.load_workspace(self.root, self.settings_file,
-                                  settings_required=self.settings_given)
+                                  settings_required=self.settings_given,
+                                  from_commit=from_commit)
 
     def url(self, ws: run.Workspace) -> str:
         return self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url
@@ -80,12 +89,41 @@ class App:
     def aws_checks(self, ws: run.Workspace) -> bool:
         return run.checks_enabled(ws.settings.aws_checks, self.url(ws))
 
+    def unpinned(self, ws: run.Workspace) -> str | None:
+        """What to say when the Grid URL is not the pinned one (None when it is, or when
+        nothing is pinned)."""
+        pinned = run.pinned_grid_url(self.root, ws.settings.file, url=self.pin_url,
+                                     from_rev=self.pin_from)
+        return run.check_pinned(self.url(ws), pinned)
+
+    def warn_once(self, text: str) -> None:
+        """A warning on stderr (and as a workflow annotation in GitHub Actions), once."""
+        if text in self._warned:
+            return
+        self._warned.add(text)
+        self.err(f"warning: {text}")
+        if self.env.get("GITHUB_ACTIONS") == "true":
+            from reconciler.github.annotations import escape_data
+
+            self.out(f"::warning title=gridops::{escape_data(self.masker.mask(text))}")
+
     @contextmanager
-    def grid(self, ws: run.Workspace) -> Iterator[GridAPI]:
+    def grid(self, ws: run.Workspace, *, changes: bool = False) -> Iterator[GridAPI]:
+        """The Grid client. Against a Grid that is not the pinned one, a command that
+        ``changes`` Grid is refused and any other runs without credentials."""
         from reconciler.live import open_grid
 
+        problem = self.unpinned(ws)
+        if problem and changes:
+            raise ConfigError(problem.replace("runs WITHOUT Grid credentials",
+                                              "refuses to send credentials or secrets there"),
+                              hint="set the Grid URL to the pinned one, or change the pin "
+                                   "(--pin-grid-url, the repository variable GRID_URL)")
+        if problem:
+            self.warn_once(problem)
         home = Path(self.env.get("HOME", "~")).expanduser()
-        with open_grid(self.url(ws), env=self.env, home=home, repo_root=self.root) as client:
+        with open_grid(self.url(ws), env=self.env, home=home, repo_root=self.root,
+                       send_credentials=problem is None, on_secret=self.masker.add) as client:
             yield client
 
     def state(self, ws: run.Workspace) -> StateBackend:
@@ -193,6 +231,13 @@ def _report(ctx: click.Context, e: GridopsError) -> None:
                    "gridops.yaml, optional).")
 @click.option("--grid-url", help="Grid API base URL or sim://PATH (default: GRID_URL, then the "
                                  "settings file).")
+@click.option("--pin-grid-url", "pin_url", envvar="GRIDOPS_PIN_GRID_URL", show_envvar=True,
+              help="The Grid the credentials belong to: against any other Grid URL, plan "
+                   "runs without credentials and apply refuses.")
+@click.option("--pin-grid-url-from", "pin_from", envvar="GRIDOPS_PIN_GRID_URL_FROM",
+              show_envvar=True, metavar="REV",
+              help="Pin the Grid URL of the settings file at commit REV (a pull request's "
+                   "base) when --pin-grid-url is not given.")
 @click.option("--log-format", type=click.Choice(["console", "json"]),
               help="Log format on stderr (default: console, json when CI=true).")
 @click.option("-v", "--verbose", count=True, help="More log detail (-vv for debug).")
@@ -201,7 +246,8 @@ def _report(ctx: click.Context, e: GridopsError) -> None:
                    "Default: colour only at a terminal.")
 @click.pass_context
 def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_url: str | None,
-         log_format: str | None, verbose: int, no_color: bool) -> None:
+         pin_url: str | None, pin_from: str | None, log_format: str | None, verbose: int,
+         no_color: bool) -> None:
     """gridops: Grid BYOC clusters, the GitOps way.
 
     Cluster YAML in git is the desired state; `plan` shows what would change in Grid,
@@ -221,7 +267,8 @@ def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_
                       masker=masker, color=color_err)
     ctx.obj = App(root=root, settings_file=settings_file or SETTINGS_FILE, grid_url=grid_url,
                   env=env, resolver=resolver, masker=masker, verbose=verbose,
-                  settings_given=settings_file is not None,
+                  settings_given=settings_file is not None, pin_url=pin_url or None,
+                  pin_from=pin_from or None,
                   color=use_color(sys.stdout, env, disabled=no_color), color_err=color_err)
 
 

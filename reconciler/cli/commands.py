@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,8 +137,10 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
     gh = github_context(app, github) if comment else None
     if out_file and not out_file.parent.is_dir():
         raise ConfigError(f"cannot save the plan to {out_file}: its folder does not exist")
+    unpinned: str | None = None
     try:
         ws = app.workspace()
+        unpinned = app.unpinned(ws)
         pr_base = run.pull_request_base(ws, gh.base_sha, gh.head_sha) if gh else None
         with app.grid(ws) as grid:
             the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
@@ -150,8 +152,11 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
         publish_plan_comment(app, gh, None, e.findings)
         raise
     except GridopsError as e:
-        publish_plan_comment(app, gh, None, [], error=e)
+        shown = ConfigError(f"{unpinned}. Then: {e.message}", hint=e.hint) if unpinned else e
+        publish_plan_comment(app, gh, None, [], error=shown)
         raise
+    if unpinned:
+        the_plan = replace(the_plan, warnings=(unpinned, *the_plan.warnings))
     if out_file:  # the plan holds no secret values by construction: saved exactly as made
         _write_plan(out_file, the_plan)
     app.out(render.render_plan_json(the_plan) if as_json
@@ -214,7 +219,7 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     ws: run.Workspace | None = None
     try:
         saved = _read_plan_file(plan_file) if plan_file else None
-        ws = app.workspace()
+        ws = app.workspace(from_commit=True)  # only what is in git: the commit's objects
         if if_self_heal and not ws.settings.self_heal:
             app.out("selfHeal is false in the settings: drift is reported, not applied.")
             return
@@ -271,8 +276,8 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
         app.err(f"waiting for the state lock held by {who} since {holder.get('when', '?')} "
                 f"({seconds:.0f}s of {options.lock_wait:.0f}s)")
 
-    with app.grid(ws) as grid, backend.lock(lock, wait_seconds=options.lock_wait,
-                                             on_wait=waiting):
+    with app.grid(ws, changes=True) as grid, \
+            backend.lock(lock, wait_seconds=options.lock_wait, on_wait=waiting):
         if options.latest_from is not None and not _still_latest(app, options.latest_from, ws):
             return None
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
@@ -359,7 +364,8 @@ def status(app: App, as_json: bool) -> None:
     backend = app.state(ws)
     with app.grid(ws) as grid:
         the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, guarded=False)
-    owned = backend.read().state.inventory
+    owned = {name for name, entry in backend.read().state.inventory.items()
+             if not entry.creating}  # a create not yet confirmed is not owned yet
     rows = render.status_rows(the_plan, live, owned, now=datetime.now(UTC))
     app.out(render.render_status_json(rows) if as_json
             else render.render_status_table(rows, color=app.color))
@@ -371,7 +377,7 @@ def status(app: App, as_json: bool) -> None:
 def import_(app: App, name: str) -> None:
     """Adopt the live cluster NAME: record it in the inventory so gridops manages it."""
     ws = app.workspace()
-    with app.grid(ws) as grid:
+    with app.grid(ws, changes=True) as grid:
         entry = run.import_cluster(name, ws, grid, app.state(ws), lock=app.lock_info())
     protection = "on" if entry.deletion_protection else "off"
     app.out(f"Imported {name} (deletion protection {protection}). "

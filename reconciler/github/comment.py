@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from reconciler.errors import Finding
 from reconciler.github.budget import (
@@ -27,6 +28,7 @@ from reconciler.github.budget import (
 )
 from reconciler.github.sections import PRIORITY, ClusterSection, make_section
 from reconciler.github.text import Mask, inline, no_mask, plural
+from reconciler.plan.cost import describe_total
 from reconciler.plan.types import Action, Change, Plan
 from reconciler.views.render import summary_line
 
@@ -62,19 +64,32 @@ class PlanView:
     intro: tuple[str, ...] = field(default=())
     #: how the provenance line names ``planned_sha``
     sha_label: str = "Planned commit"
+    #: ``https://github.com/OWNER/REPO/blob/SHA``: the planned commit's files, for links to
+    #: the line of each field ("" for no links)
+    blob_url: str = ""
+
+    def link(self, place: str) -> str:
+        """The URL of ``file:line`` at the planned commit, "" without ``blob_url``."""
+        if not self.blob_url or not place:
+            return ""
+        file, _, line = place.rpartition(":")
+        if not line.isdigit():
+            file, line = place, ""
+        path = quote(file)
+        return f"{self.blob_url.rstrip('/')}/{path}" + (f"#L{line}" if line else "")
 
 
 def render_plan_comment(plan: Plan | None, *, settings_file: str,
                         findings: Sequence[Finding] = (), run_url: str = "",
                         planned_sha: str | None = None, pr_view: bool = False,
                         limit: int = COMMENT_LIMIT, mask: Mask = no_mask,
-                        full_plan_at: str = "") -> str:
+                        full_plan_at: str = "", blob_url: str = "") -> str:
     """The pull-request comment (``plan`` is None when the documents did not load)."""
     return render_plan_document(plan, PlanView(
         marker=plan_marker(settings_file), title=f"gridops plan · `{settings_file}`",
         settings_file=settings_file, findings=findings, run_url=run_url,
         planned_sha=planned_sha, pr_view=pr_view, limit=limit, mask=mask,
-        full_plan_at=full_plan_at or default_full_plan_at(run_url)))
+        full_plan_at=full_plan_at or default_full_plan_at(run_url), blob_url=blob_url))
 
 
 def default_full_plan_at(run_url: str) -> str:
@@ -131,6 +146,9 @@ def _plan_summary(plan: Plan) -> list[str]:
                      f"{'s' if stuck == 1 else ''} a person**: "
                      f"{plan.count(Action.BLOCKED)} blocked, {plan.count(Action.FAILED)} "
                      "failed. Each one's reason is on its line below.")
+    total = describe_total(plan.costs)
+    if total:
+        parts.append(f"**{total}**")
     if not plan.has_changes:
         parts.append("No changes: the live clusters match git.")
     return parts
@@ -172,7 +190,9 @@ def _sections(plan: Plan | None, view: PlanView) -> list[ClusterSection]:
     shown = [c for c in plan.changes if c.action is not Action.NOOP]
     ordered = sorted(shown, key=lambda c: (view.pr_view and c.drift,
                                            PRIORITY.index(c.action), c.name))
-    return [make_section(c, mask=view.mask, more_hint=hint) for c in ordered]
+    costs = {c.name: c for c in plan.costs}
+    return [make_section(c, mask=view.mask, more_hint=hint, link=view.link,
+                         cost=costs.get(c.name)) for c in ordered]
 
 
 def _fit_sections(plan: Plan | None, view: PlanView, sections: list[ClusterSection],

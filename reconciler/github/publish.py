@@ -49,10 +49,11 @@ def publish_plan(client: GitHubClient, ctx: GitHubContext, plan: Plan | None, *,
     documents did not load; the comment shows the findings). ``pr_view``: the plan went
     through ``prview.mark_drift``."""
     number = ctx.require_pr()
+    sha = ctx.head_sha or (plan.git_sha if plan else None)
+    blob = f"{ctx.server_url.rstrip('/')}/{ctx.repository}/blob/{sha}" if sha else ""
     body = masker.mask(render_plan_comment(
         plan, settings_file=settings_file, findings=findings, run_url=ctx.run_url,
-        planned_sha=ctx.head_sha or (plan.git_sha if plan else None), pr_view=pr_view,
-        mask=masker.mask))
+        planned_sha=sha, pr_view=pr_view, mask=masker.mask, blob_url=blob))
     ref = upsert_comment(client, ctx.repository, number, plan_marker(settings_file), body)
     if labels:
         sync_plan_labels(client, ctx.repository, number, plan)

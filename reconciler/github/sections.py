@@ -7,13 +7,15 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.github.budget import Sized, measure
 from reconciler.github.text import Mask, clip, inline
-from reconciler.plan.types import Action, Change, FieldChange
+from reconciler.plan.cost import describe_cost
+from reconciler.plan.document import format_document_value
+from reconciler.plan.types import Action, Change, ClusterCost, FieldChange
 from reconciler.views.render import SENSITIVE, format_value
 
 SYMBOL: Mapping[Action, str] = {
@@ -26,6 +28,8 @@ PRIORITY: Sequence[Action] = (Action.DELETE, Action.BLOCKED, Action.FAILED, Acti
 #: A diff line or a reason longer than this is cut (a value can be very long).
 MAX_LINE = 600
 MAX_REASON = 300
+#: places listed under a diff (a document with many fields lists its first ones)
+MAX_PLACES = 12
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class ClusterSection:
     more_hint: str
     #: a code fence longer than any run of backticks in ``body``
     fence: str = "```"
+    #: markdown after the diff: where its fields are written, as links to the file and line
+    where: str = ""
 
     def sized(self) -> Sized:
         return Sized(frame=measure(self._details([], 0)),
@@ -64,24 +70,51 @@ class ClusterSection:
 
     def _details(self, lines: Sequence[str], omitted: int) -> str:
         note = f"{self._note(omitted)}\n" if omitted else ""
+        where = f"\n{self.where}\n" if self.where else ""
         return (f"\n<details><summary>{self.summary}</summary>\n\n{self.fence}diff\n"
-                + "".join(f"{x}\n" for x in lines) + note + f"{self.fence}\n</details>\n\n")
+                + "".join(f"{x}\n" for x in lines) + note + f"{self.fence}\n{where}"
+                "</details>\n\n")
 
     def _note(self, omitted: int) -> str:
         return f"... {omitted} more lines cut here: {self.more_hint}"
 
 
-def make_section(change: Change, *, mask: Mask, more_hint: str) -> ClusterSection:
+#: Turns ``file:line`` into a URL of that line at the planned commit ("" when unknown).
+Linker = Callable[[str], str]
+
+
+def no_links(_: str) -> str:
+    return ""
+
+
+def make_section(change: Change, *, mask: Mask, more_hint: str, link: Linker = no_links,
+                 cost: ClusterCost | None = None) -> ClusterSection:
     symbol, action = SYMBOL[change.action], change.action.value
     reason = inline(mask(change.reason), MAX_REASON)
-    line = f"- `{symbol}` **{action}** `{change.name}`" + (f": {reason}" if reason else "")
+    priced = f" · {describe_cost(cost)}" if cost else ""
+    line = f"- `{symbol}` **{action}** `{change.name}`" + (f": {reason}" if reason else "") \
+        + priced
     body = tuple(clip(mask(x), MAX_LINE) for x in diff_lines(change))
-    where = f" · {html.escape(change.source)}" if change.source else ""
+    url = link(change.source) if change.source else ""
+    where = (f' · <a href="{html.escape(url)}">{html.escape(change.source)}</a>' if url
+             else f" · {html.escape(change.source)}" if change.source else "")
     fields = f" · {len(body)} field{'s' if len(body) != 1 else ''}" if body else ""
     summary = (f"<code>{symbol}</code> <b>{action}</b> <code>{html.escape(change.name)}</code>"
-               f"{fields}{where}" + (f" · {reason}" if reason else ""))
+               f"{fields}{where}" + (f" · {reason}" if reason else "") + html.escape(priced))
     return ClusterSection(name=change.name, action=change.action, line=line, summary=summary,
-                          body=body, more_hint=more_hint, fence=_fence(body))
+                          body=body, more_hint=more_hint, fence=_fence(body),
+                          where=_written_at(change, link, mask))
+
+
+def _written_at(change: Change, link: Linker, mask: Mask) -> str:
+    """``Written at [clusters/a.yaml:9](url) · ...``: each place a changed field is set."""
+    places = sorted({f.source for f in change.field_changes if f.source},
+                    key=lambda p: (p.rsplit(":", 1)[0], int(p.rsplit(":", 1)[1])
+                                   if p.rsplit(":", 1)[-1].isdigit() else 0))
+    shown = [f"[`{mask(p)}`]({url})" if (url := link(p)) else f"`{mask(p)}`"
+             for p in places[:MAX_PLACES]]
+    more = f" and {len(places) - MAX_PLACES} more" if len(places) > MAX_PLACES else ""
+    return f"Written at {' · '.join(shown)}{more}" if shown else ""
 
 
 def diff_lines(change: Change) -> list[str]:
@@ -98,14 +131,19 @@ def diff_lines(change: Change) -> list[str]:
 
 
 def field_line(change: FieldChange, *, creating: bool = False) -> str:
+    """A diff line in the document's words when known (``~ spec.performanceProfile: default
+    -> cost-saving``), ``(drift)`` on a drifted field."""
+    path = change.doc_path or change.path
+    show = format_document_value if change.doc_path else _value
+    old, new = (change.doc_old, change.doc_new) if change.doc_path else (change.old, change.new)
+    drift = "  (drift)" if change.cause == "drift" else ""
     if change.sensitive:
-        return f"+ {change.path}: (sensitive value)" if creating else \
-            f"~ {change.path}: {SENSITIVE}"
-    if change.old is None:
-        return f"+ {change.path}: {_value(change.new)}"
-    if change.new is None:
-        return f"- {change.path}: {_value(change.old)}"
-    return f"~ {change.path}: {_value(change.old)} -> {_value(change.new)}"
+        return f"+ {path}: (sensitive value)" if creating else f"~ {path}: {SENSITIVE}{drift}"
+    if old is None:
+        return f"+ {path}: {show(new)}{drift}"
+    if new is None:
+        return f"- {path}: {show(old)}{drift}"
+    return f"~ {path}: {show(old)} -> {show(new)}{drift}"
 
 
 def _value(value: Any) -> str:

@@ -25,6 +25,7 @@ from reconciler.errors import (
     GridConflict,
     GridNotFound,
 )
+from reconciler.gridurl import KIND_SIM, check_grid_url, redact_url
 from reconciler.live import retry
 from reconciler.live.codec import (
     decode_json,
@@ -35,6 +36,7 @@ from reconciler.live.codec import (
 )
 from reconciler.live.credentials import Credentials
 from reconciler.model import PHASE_DELETED, LiveCluster
+from reconciler.printable import printable
 
 CLUSTERS_PATH = "/v1/core/clusters"
 _AUTH_HINT = ("check GRID_USER_ID and GRID_API_KEY (or ~/.grid/credentials.json), and that "
@@ -45,18 +47,21 @@ _log = structlog.get_logger("gridops.grid")
 class GridClient:
     """A Grid API client with retries. Use as a context manager, or call ``close()``."""
 
-    def __init__(self, base_url: str, credentials: Credentials, *, timeout: float = 30.0,
-                 max_retries: int = 4, backoff: float = 0.5,
+    def __init__(self, base_url: str, credentials: Credentials | None, *,
+                 timeout: float = 30.0, max_retries: int = 4, backoff: float = 0.5,
                  transport: httpx.BaseTransport | None = None) -> None:
+        """``credentials`` None sends none (a plan against a Grid that is not the pinned one);
+        ``base_url`` must pass the URL policy (``reconciler.gridurl``)."""
         self.base_url = _check_base_url(base_url)
         #: HTTP requests sent so far, retries included
         self.request_count = 0
-        self._user_id = credentials.user_id
+        self._user_id = credentials.user_id if credentials else None
+        auth = httpx.BasicAuth(credentials.user_id, credentials.api_key) if credentials else None
         self._max_retries = max_retries
         self._backoff = backoff
         self._count_lock = threading.Lock()
         self._http = httpx.Client(
-            base_url=self.base_url, auth=httpx.BasicAuth(credentials.user_id, credentials.api_key),
+            base_url=self.base_url, auth=auth, follow_redirects=False,
             timeout=httpx.Timeout(timeout), transport=transport,
             headers={"Accept": "application/json", "User-Agent": "gridops"},
         )
@@ -134,6 +139,9 @@ class GridClient:
             response = e.response
         except httpx.TransportError as e:
             tries = retrying.statistics.get("attempt_number", 1)
+            tls = retry.tls_failure(e)
+            if tls is not None:
+                raise _tls_error(self.base_url, what, tls) from e
             if changes and not isinstance(e, retry.NEVER_SENT):
                 raise GridAnswerLost(
                     f"the answer from Grid to {what} was lost ({type(e).__name__}): the "
@@ -182,19 +190,36 @@ def _cluster_path(cluster_id: str) -> str:
 
 
 def _check_base_url(base_url: str) -> str:
-    url = httpx.URL(base_url)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigError(f"Grid URL {base_url!r} is not an http(s) URL",
-                          hint="for example https://platform.grid.ai")
-    if url.userinfo:
-        raise ConfigError("the Grid URL must not carry credentials",
-                          hint="set GRID_USER_ID and GRID_API_KEY instead")
-    return str(url).rstrip("/")
+    target = check_grid_url(base_url)
+    if target.kind == KIND_SIM:
+        raise ConfigError(f"Grid URL {redact_url(base_url)} is an emulator URL, not an "
+                          "http(s) URL", hint="open it with reconciler.live.open_grid")
+    return target.url
+
+
+def _tls_error(base_url: str, what: str, error: BaseException) -> GridAPIError:
+    reason = getattr(error, "verify_message", "") or getattr(error, "reason", "") or str(error)
+    return GridAPIError(
+        f"could not {what}: the TLS certificate of {redact_url(base_url)} was refused "
+        f"({printable(str(reason))}); nothing was sent", hint=_TLS_HINT)
+
+
+_TLS_HINT = ("if this Grid uses a private certificate authority, point SSL_CERT_FILE at a PEM "
+             "bundle that holds its CA certificate (SSL_CERT_DIR for a folder); otherwise check "
+             "GRID_URL: the server is not the Grid it claims to be")
 
 
 def _answer_error(response: httpx.Response, what: str) -> GridAPIError:
     status = response.status_code
-    message = f"Grid refused to {what}: {error_message(response.content)} (HTTP {status})"
+    if response.is_redirect or 300 <= status < 400:
+        location = response.headers.get("Location", "")
+        return GridAPIError(
+            f"Grid answered {what} with a redirect (HTTP {status}) to "
+            f"{redact_url(location) if location else '(no Location)'}: gridops does not follow "
+            "redirects, so credentials go only to the Grid URL", status=status,
+            hint="if the Grid moved, set GRID_URL (or gridUrl) to the new address")
+    message = f"Grid refused to {what}: {printable(error_message(response.content))} " \
+              f"(HTTP {status})"
     if status in (401, 403):
         return GridAuthError(message, status=status, hint=_AUTH_HINT)
     if status == 404:
@@ -205,7 +230,7 @@ def _answer_error(response: httpx.Response, what: str) -> GridAPIError:
         return GridAPIError(message, status=status,
                             hint="Grid is rate limiting these calls; wait and run again")
     if status >= 500:
-        return GridAPIError(f"Grid failed to {what}: {error_message(response.content)} "
-                            f"(HTTP {status})", status=status,
+        text = printable(error_message(response.content))
+        return GridAPIError(f"Grid failed to {what}: {text} (HTTP {status})", status=status,
                             hint="a server error at Grid; try again later")
     return GridAPIError(message, status=status)

@@ -5,9 +5,12 @@
 - 5xx (but 501), timeouts and broken connections are retried only for idempotent calls
   (GET, PUT, DELETE): a POST that reached the server may have created the cluster.
 - A connect error (or a connect/pool timeout) means the request never left: any call retries.
+- A TLS failure (the server's certificate was refused) is never retried: it will not change.
 """
 
 from __future__ import annotations
+
+import ssl
 
 import httpx
 from tenacity import RetryCallState
@@ -35,7 +38,21 @@ def is_retryable_status(status: int, *, idempotent: bool) -> bool:
     return idempotent and status >= 500 and status != 501
 
 
+def tls_failure(error: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind a transport error (a refused certificate, a failed handshake)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def is_retryable_error(error: BaseException, *, idempotent: bool) -> bool:
+    if tls_failure(error) is not None:
+        return False
     if isinstance(error, (RetryableAnswer, *NEVER_SENT)):
         return True
     return idempotent and isinstance(error, _MAYBE_SENT)

@@ -161,6 +161,62 @@ class Change:
         return replace(self, reason="", drift=False)
 
 
+#: warm on-demand instances are billed around the clock: a month is 730 hours
+HOURS_PER_MONTH = 730
+
+
+@dataclass(frozen=True)
+class WarmChange:
+    """One instance type whose warm count changes."""
+
+    instance_type: str
+    old: int
+    new: int
+    #: the on-demand price per hour in USD, None when Grid did not give one
+    hourly: float | None
+
+    @property
+    def monthly(self) -> float | None:
+        if self.hourly is None:
+            return None
+        return (self.new - self.old) * self.hourly * HOURS_PER_MONTH
+
+    def to_json(self) -> dict[str, Any]:
+        return {"instanceType": self.instance_type, "old": self.old, "new": self.new,
+                "hourly": self.hourly, "monthly": _cents(self.monthly)}
+
+
+@dataclass(frozen=True)
+class ClusterCost:
+    """A cluster's monthly cost change in USD; ``monthly`` is None when a price is missing."""
+
+    name: str
+    action: Action
+    warm: tuple[WarmChange, ...]
+
+    @property
+    def monthly(self) -> float | None:
+        figures = [w.monthly for w in self.warm]
+        return None if any(f is None for f in figures) else sum(f or 0.0 for f in figures)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "action": self.action.value, "monthly": _cents(self.monthly),
+                "warm": [w.to_json() for w in self.warm]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ClusterCost:
+        return cls(name=str(data["name"]), action=Action(data["action"]), warm=tuple(
+            WarmChange(instance_type=str(w["instanceType"]), old=int(w["old"]),
+                       new=int(w["new"]),
+                       hourly=None if w.get("hourly") is None else float(w["hourly"]))
+            for w in data.get("warm", [])))
+
+
+def _cents(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+
 @dataclass(frozen=True)
 class Plan:
     """A whole plan and where it came from.
@@ -186,6 +242,9 @@ class Plan:
     warnings: tuple[str, ...] = ()
     settings_file: str = "gridops.yaml"
     format_version: int = PLAN_FORMAT_VERSION
+    #: the monthly cost change of each change that moves a warm count (``plan.cost``);
+    #: display only, never compared when a saved plan is checked
+    costs: tuple[ClusterCost, ...] = ()
     inputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def count(self, action: Action) -> int:
@@ -211,8 +270,18 @@ class Plan:
             "settingsFile": self.settings_file,
             "changes": [c.to_json() for c in self.changes],
             "unmanaged": list(self.unmanaged), "warnings": list(self.warnings),
+            "costs": [c.to_json() for c in self.costs],
+            "costMonthlyTotal": self.cost_monthly_total,
             "inputs": {name: dict(values) for name, values in self.inputs.items()},
         }
+
+    @property
+    def cost_monthly_total(self) -> float | None:
+        """The monthly cost change of the whole plan in USD (0 when nothing moves a warm
+        count), None when a price was not available."""
+        figures = [c.monthly for c in self.costs]
+        return None if any(f is None for f in figures) else round(sum(f or 0.0 for f in figures),
+                                                                   2)
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=True)
@@ -231,6 +300,7 @@ class Plan:
             desired_digest=str(data.get("desiredDigest", "")),
             unmanaged=tuple(data.get("unmanaged", [])), warnings=tuple(data.get("warnings", [])),
             settings_file=str(data.get("settingsFile", "gridops.yaml")),
+            costs=tuple(ClusterCost.from_json(c) for c in data.get("costs", [])),
             inputs={str(name): {str(k): str(v) for k, v in values.items()}
                     for name, values in data.get("inputs", {}).items()},
         )

@@ -48,8 +48,15 @@ def _explain(change: Change, now: DesiredCluster | None, base: Base | None) -> C
     causes = {f.cause for f in fields}
     cause = "both" if causes == {"git", "drift"} else "drift" if causes == {"drift"} \
         else "changed"
+    reason = reason_for(cause, base.label)
+    if now.inputs and cause != "changed":
+        # A self-managed cluster's fields also come from its terraform output, read as it is
+        # now at the base too: a field git did not change moved in Grid or in the output.
+        reason = reason.replace("Grid differs (changed outside git)",
+                                "Grid differs from it or from its terraform output (changed "
+                                "outside git, or terraform changed the output)")
     return replace(change, field_changes=fields, cause=cause, cause_base=base.label,
-                   reason=reason_for(cause, base.label))
+                   reason=reason)
 
 
 def reason_for(cause: str, base_label: str) -> str:
@@ -74,7 +81,8 @@ def _field_cause(change: FieldChange, now: DesiredCluster,
 
 def _value_at(cluster: DesiredCluster, path: str) -> Any:
     """The value at a wire ``path`` of the cluster's managed view (as the diff names it)."""
-    view = wire.managed_view(wire.to_wire_spec(cluster), wire.managed_aws_keys(cluster))
+    view = wire.managed_view(wire.to_wire_spec(cluster), wire.managed_aws_keys(cluster),
+                             wire.managed_kubernetes_keys(cluster))
     node: Any = view
     for part in _split(path):
         if not isinstance(node, Mapping) or part not in node:

@@ -60,7 +60,8 @@ def lifecycle_events(record: ClusterRecord) -> list[LogEvent]:
                                f"provisioning the VPC, EKS cluster and node groups{where}",
                                PHASE_PENDING))
     if t.ready_at < min(failed, stop):
-        events += _ready_events(record, min(failed, stop))
+        asked = t.delete_requested_at if t.delete_requested_at is not None else math.inf
+        events += _ready_events(record, min(failed, stop, asked))
     if failed < stop:
         events.append(LogEvent("failed", failed, "error",
                                f"cluster {name} failed: {record.reason or 'no reason given'}",

@@ -92,6 +92,8 @@ def observe(timeline: Timeline, retry: Retry, now: float) -> tuple[str, Retry]:
     phase = phase_at(timeline, now)
     if phase != PHASE_RUNNING or not retry.polls or retry.recovered_at is not None:
         return phase, retry
+    if timeline.delete_requested_at is not None:
+        return PHASE_FAILED, retry  # deleted while Grid retried: it never recovers
     if retry.seen < retry.polls:
         return PHASE_FAILED, replace(retry, seen=retry.seen + 1)
     return phase, replace(retry, recovered_at=now)

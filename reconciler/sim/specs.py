@@ -84,6 +84,10 @@ CLUSTER_SPEC: Mapping[str, Shape] = {
 }
 
 
+#: the largest value of Grid's int32 fields
+INT32_MAX = 2**31 - 1
+
+
 class SpecError(Exception):
     """The request's spec is not acceptable; the message is what the 400 answer says."""
 
@@ -201,9 +205,12 @@ def _decode_scalar(kind: str, arg: Any, value: Any, path: str) -> Any:
         return value
     # protobuf JSON also accepts a 64-bit integer as a decimal string
     if kind == "int" and not isinstance(value, bool) and (
-            isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())):
+            isinstance(value, int) or (isinstance(value, str)
+                                       and re.fullmatch(r"-?[0-9]{1,20}", value))):
         if int(value) < 0:
             raise SpecError(f"{path} must not be negative, not {value}")
+        if int(value) > INT32_MAX:  # Grid stores these as int32
+            raise SpecError(f"{path} is out of range for int32: {value}")
         return int(value)
     article = "an" if kind in ("int", "enum") else "a"
     raise SpecError(f"{path} must be {article} {_KIND_NAMES[kind]}, not {value!r}")

@@ -7,10 +7,13 @@ GitPython is imported by the functions that need it, not with this module: impor
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import GitError
+from reconciler.errors import Finding, GitError
+from reconciler.printable import has_unsafe, printable
 
 if TYPE_CHECKING:
     import git
@@ -97,6 +100,106 @@ def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
                 not any(part.startswith(".") for part in PurePosixPath(path).parts):
             files[path] = item.data_stream.read()
     return dict(sorted(files.items()))
+
+
+#: how many symlinks one path may pass through in a commit's tree before it counts as a loop
+_MAX_LINK_HOPS = 40
+_LINK_MODE = 0o120000
+
+
+def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
+                      is_cluster_file: Callable[[str], bool]
+                      ) -> tuple[dict[str, bytes], list[Finding]]:
+    """The cluster files under ``folder`` as the commit ``rev`` holds them (never the working
+    tree), by repo-relative path, with a finding for each one that cannot be read. Symlinks
+    are followed inside the commit's tree only: one leading out of it, nowhere, or round in a
+    loop is a finding; a symlinked folder is read as if its files were in the link's place."""
+    import git
+
+    commit = _commit(_open(repo_root), rev)
+    files: dict[str, bytes] = {}
+    findings: list[Finding] = []
+
+    def resolve(path: str) -> tuple[Any, str] | str:
+        """The object at ``path`` after following links, and its real path; or a problem."""
+        for _ in range(_MAX_LINK_HOPS):
+            parts = PurePosixPath(path).parts
+            item: Any = commit.tree
+            for index, part in enumerate(parts):
+                try:
+                    item = item / part
+                except KeyError:
+                    return f"leads nowhere in commit {commit.hexsha[:12]}"
+                if isinstance(item, git.Blob) and item.mode == _LINK_MODE:
+                    target = item.data_stream.read().decode("utf-8", "replace")
+                    base = posixpath.dirname("/".join(parts[:index + 1]))
+                    joined = posixpath.normpath(posixpath.join(base, target))
+                    if target.startswith("/") or joined == ".." or joined.startswith("../"):
+                        return f"leads outside the repository (to {printable(target)})"
+                    path = posixpath.join(joined, *parts[index + 1:])
+                    break
+            else:
+                return item, path
+        return "is a symlink loop"
+
+    def walk(shown: str, real: str, ancestors: frozenset[str]) -> None:
+        found = resolve(real)
+        if isinstance(found, str):
+            findings.append(Finding(printable(shown), 1, 1, f"symlink {found}: fix or remove it"))
+            return
+        item, real = found
+        if isinstance(item, git.Tree):
+            if real in ancestors:
+                findings.append(Finding(printable(shown), 1, 1,
+                                        "symlinked folder loops back on itself: remove the link"))
+                return
+            for child in sorted([*item.trees, *item.blobs], key=lambda c: c.name):
+                if not child.name.startswith("."):
+                    walk(f"{shown}/{child.name}", f"{real}/{child.name}", ancestors | {real})
+        elif has_unsafe(shown):
+            findings.append(Finding(printable(shown), 0, 0, "the file name holds control or "
+                                                            "invisible characters: rename it"))
+        elif is_cluster_file(shown):
+            if item.size > max_bytes:
+                findings.append(Finding(shown, 0, 0, f"the file is {item.size} bytes, more than "
+                                                     f"the {max_bytes} allowed"))
+            else:
+                files[shown] = item.data_stream.read()
+
+    top = folder.strip("/")
+    for start in [top] if top not in ("", ".") else \
+            [c.name for c in commit.tree if not c.name.startswith(".")]:
+        walk(start, start, frozenset())
+    return dict(sorted(files.items())), findings
+
+
+def _commit(repo: git.Repo, rev: str) -> Any:
+    import git
+    from git.exc import GitCommandError
+
+    try:
+        return repo.commit(rev)
+    except (GitCommandError, ValueError, git.BadName) as e:
+        raise GitError(f"unknown git revision {rev!r}",
+                       hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+
+
+def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
+    """The bytes of ``path`` at ``rev``, or None when the commit has no such file."""
+    import git
+    from git.exc import GitCommandError
+
+    repo = _open(repo_root)
+    try:
+        commit = repo.commit(rev)
+    except (GitCommandError, ValueError, git.BadName) as e:
+        raise GitError(f"unknown git revision {rev!r}",
+                       hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+    try:
+        item = commit.tree / path
+    except KeyError:
+        return None
+    return item.data_stream.read() if isinstance(item, git.Blob) else None
 
 
 def merge_base(repo_root: Path, a: str, b: str) -> str:

@@ -27,6 +27,7 @@ from reconciler.model import (
     SecretRef,
     SourceLocation,
 )
+from reconciler.printable import has_unsafe, printable
 from reconciler.sources.schema import CLUSTER_SCHEMA, validate_document
 from reconciler.sources.secrets import parse_secret_ref
 from reconciler.sources.selfmanaged import (
@@ -342,6 +343,9 @@ def read_cluster_files(repo_root: Path, clusters_dir: str, *,
     read)."""
     root = repo_root.resolve()
     top = repo_root / clusters_dir
+    problem = _symlink_problem(top, root)
+    if problem:
+        return {}, [Finding(clusters_dir, 0, 0, f"clusters folder: {problem}")]
     if not _inside(top, root):
         return {}, [Finding(clusters_dir, 0, 0, f"clusters folder {clusters_dir!r} is outside "
                                                 "the repository: set clustersDir to a folder "
@@ -353,11 +357,12 @@ def read_cluster_files(repo_root: Path, clusters_dir: str, *,
                                                 "clustersDir in gridops.yaml")]
     files: dict[str, bytes] = {}
     findings: list[Finding] = []
-    for path in _walk(top) if top.is_dir() else [top]:
+    paths = _walk(top, root, findings) if top.is_dir() else [top]
+    for path in paths:
         key = path.relative_to(repo_root).as_posix()
         problem = _symlink_problem(path, root)
         if problem:
-            findings.append(Finding(key, 1, 1, problem))
+            findings.append(Finding(printable(key), 1, 1, problem))
         elif path.is_file():
             try:
                 size = path.stat().st_size
@@ -370,28 +375,54 @@ def read_cluster_files(repo_root: Path, clusters_dir: str, *,
     return files, findings
 
 
-def _walk(top: Path) -> Iterator[Path]:
-    """Cluster files under ``top``, sorted. Symlinked folders are yielded, not descended
-    (their target may loop or leave the repository), so one leading outside is reported."""
+def is_cluster_file(name: str) -> bool:
+    """``.yaml`` or ``.yml`` in any case (``.YAML`` too: never silently skipped)."""
+    return name.lower().endswith(CLUSTER_FILE_SUFFIXES)
+
+
+def _walk(top: Path, root: Path, findings: list[Finding],
+          ancestors: frozenset[str] = frozenset()) -> list[Path]:
+    """Cluster files under ``top``, sorted. A symlinked folder inside the repository is
+    followed (once per real folder on the way down, so a loop ends with a finding); a name
+    with control characters is a finding and is not read."""
+    found: list[Path] = []
+    real = os.path.realpath(top)
+    ancestors = ancestors | {real}
     for entry in sorted(top.iterdir()):
         if entry.name.startswith("."):
             continue
-        if entry.is_symlink():
-            if entry.name.endswith(CLUSTER_FILE_SUFFIXES) or entry.is_dir():
-                yield entry
-        elif entry.is_dir():
-            yield from _walk(entry)
-        elif entry.name.endswith(CLUSTER_FILE_SUFFIXES):
-            yield entry
+        key = entry.relative_to(root).as_posix() if entry.is_relative_to(root) else str(entry)
+        if has_unsafe(entry.name):
+            findings.append(Finding(printable(key), 0, 0, "the file name holds control or "
+                                    "invisible characters: rename it"))
+            continue
+        problem = _symlink_problem(entry, root) if entry.is_symlink() else None
+        if problem:  # a broken link is reported whatever its name: it may have been a folder
+            findings.append(Finding(printable(key), 1, 1, problem))
+            continue
+        if entry.is_dir():
+            if os.path.realpath(entry) in ancestors:
+                findings.append(Finding(printable(key), 1, 1, "symlinked folder loops back to "
+                                        f"{printable(os.readlink(entry))}: remove the link"))
+                continue
+            found += _walk(entry, root, findings, ancestors)
+        elif is_cluster_file(entry.name):
+            found.append(entry)
+    return found
 
 
 def _symlink_problem(path: Path, root: Path) -> str | None:
     if not path.is_symlink():
         return None
-    if not _inside(path, root):
-        return f"symlink leads outside the repository (to {os.readlink(path)}): refused"
+    target = printable(os.readlink(path))
+    try:
+        inside = _inside(path, root)
+    except (RuntimeError, OSError):  # Python's "Symlink loop", ELOOP
+        return f"symlink loop (to {target}): fix or remove the link"
+    if not inside:
+        return f"symlink leads outside the repository (to {target}): refused"
     if not path.exists():
-        return f"symlink leads nowhere (to {os.readlink(path)}): fix or remove it"
+        return f"symlink leads nowhere (to {target}): fix or remove it"
     return None
 
 

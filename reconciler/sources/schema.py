@@ -197,6 +197,8 @@ def _message(error: SchemaError) -> str:
         return f"must be {expected!r}, not {got!r}"
     if v == "minimum":
         return f"must be {expected} or more, not {got}"
+    if v == "maximum":
+        return f"must be {expected} or less, not {got}"
     if v == "minLength":
         return "must not be empty"
     if v == "minItems":

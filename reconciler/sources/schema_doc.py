@@ -57,7 +57,9 @@ def _type_of(root: Mapping[str, Any], node: Mapping[str, Any]) -> str:
     if kind == "object" and isinstance(node.get("additionalProperties"), Mapping):
         return f"map of {_type_of(root, node['additionalProperties'])}"
     text = _TYPE_NAMES.get(str(kind), str(kind) or "any")
-    if "minimum" in node:
+    if "minimum" in node and "maximum" in node:
+        text += f" {node['minimum']}..{node['maximum']}"
+    elif "minimum" in node:
         text += f" >= {node['minimum']}"
     return text
 

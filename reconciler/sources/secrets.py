@@ -16,10 +16,14 @@ Providers for kinds other than ``fromEnv`` are registered by ``reconciler.aws.se
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from reconciler.errors import SecretError
 from reconciler.model import SecretRef
@@ -98,6 +102,11 @@ class Resolver:
         except SecretError as e:
             raise SecretError(f"cluster {cluster}: cannot resolve {ref.describe()}: {e.message}",
                               hint=e.hint) from e
+        if len(value) < MIN_SECRET_LENGTH:
+            raise SecretError(f"cluster {cluster}: the secret in {ref.describe()} is shorter "
+                              f"than {MIN_SECRET_LENGTH} characters, too short to be masked in "
+                              "output without blanking ordinary words",
+                              hint="use a longer, random value (the BYOC terraform makes one)")
         self._cache[ref] = value
         return value
 
@@ -105,27 +114,74 @@ class Resolver:
         return iter(self._cache.values())
 
 
+#: The one masking rule: a secret of at least this many characters is masked wherever it
+#: appears, in every encoding; a shorter one would blank ordinary words ("create", "plan"),
+#: so secrets gridops sends (external ids, the Grid API key) must be at least this long.
+MIN_SECRET_LENGTH = 8
+
+#: Environment variables whose values are always secret (with GRIDOPS_MASK_*).
+SECRET_ENV = ("GRID_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "AWS_SECRET_ACCESS_KEY",
+              "AWS_SESSION_TOKEN")
+
+
+def encoded_forms(value: str) -> set[str]:
+    """``value`` as it may appear in text: plain, JSON-escaped, URL-encoded (either case of
+    hex digits, ``+`` for spaces), HTML-escaped, and base64 (standard and URL-safe, at each of
+    the three alignments it can have inside a longer encoded string: the characters that
+    depend only on ``value``). Forms shorter than MIN_SECRET_LENGTH are left out."""
+    forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+             html.escape(value)}
+    for quoted in (quote(value, safe=""), quote(value), quote_plus(value)):
+        forms |= {quoted, re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quoted)}
+    data = value.encode("utf-8")
+    for shift in range(3):
+        whole = len(data) + shift
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(b"\0" * shift + data).decode("ascii")
+            forms.add(text[4 if shift else 0:4 * (whole // 3)])
+            if shift == 0:
+                forms.add(text)
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+
+
 class Masker:
-    """Replaces every known secret value with ``***`` in text written anywhere."""
+    """Replaces every known secret with ``***`` in text written anywhere: the values the
+    resolver resolved, those added with ``add`` (Grid credentials), and the environment's
+    secrets (SECRET_ENV, ``GRID_USER_ID:GRID_API_KEY``, GRIDOPS_MASK_*), each in every form
+    ``encoded_forms`` gives. Values shorter than MIN_SECRET_LENGTH are never masked."""
 
     def __init__(self, resolver: Resolver | None = None,
                  env: Mapping[str, str] | None = None) -> None:
         self._resolver = resolver
         source = os.environ if env is None else env
-        self._static = [v for k, v in source.items() if k.startswith("GRIDOPS_MASK_") and v]
+        self._static = {v for k, v in source.items()
+                        if v and (k.startswith("GRIDOPS_MASK_") or k in SECRET_ENV)}
+        if source.get("GRID_USER_ID") and source.get("GRID_API_KEY"):
+            self._static.add(f"{source['GRID_USER_ID']}:{source['GRID_API_KEY']}")
+        self._compiled: tuple[frozenset[str], re.Pattern[str] | None] = (frozenset(), None)
+
+    def add(self, value: str) -> None:
+        """Mask ``value`` from now on (a credential read from a file, say)."""
+        if value:
+            self._static.add(value)
 
     def values(self) -> list[str]:
-        dynamic = list(self._resolver.resolved_values()) if self._resolver else []
-        # Longest first so a secret containing another is masked whole. Very short values
-        # (under 4 chars) would blank ordinary words, so they are left alone.
-        return sorted({v for v in self._static + dynamic if len(v) >= 4}, key=len, reverse=True)
+        """Every secret, longest first, that is long enough to be masked."""
+        dynamic = set(self._resolver.resolved_values()) if self._resolver else set()
+        return sorted({v for v in self._static | dynamic if len(v) >= MIN_SECRET_LENGTH},
+                      key=len, reverse=True)
 
     def mask(self, text: str) -> str:
-        values = self.values()
-        if not values:
-            return text
-        pattern = re.compile("|".join(re.escape(v) for v in values))
-        return pattern.sub(MASK, text)
+        pattern = self._pattern()
+        return pattern.sub(MASK, text) if pattern is not None else text
 
     def mask_all(self, texts: Iterable[str]) -> list[str]:
         return [self.mask(t) for t in texts]
+
+    def _pattern(self) -> re.Pattern[str] | None:
+        values = frozenset(self.values())
+        if values != self._compiled[0]:
+            forms = sorted({f for v in values for f in encoded_forms(v)}, key=len, reverse=True)
+            pattern = re.compile("|".join(re.escape(f) for f in forms)) if forms else None
+            self._compiled = (values, pattern)
+        return self._compiled[1]

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError, Finding, ValidationError
+from reconciler.gridurl import KIND_SIM, SIM_SCHEME, check_grid_url
+from reconciler.printable import has_unsafe, printable
 from reconciler.sources import rules
 from reconciler.sources.schema import SETTINGS_SCHEMA, validate_document
 from reconciler.sources.settings import DEFAULT_MAX_BYTES, SETTINGS_FILE, Settings
@@ -61,21 +63,44 @@ def parse_settings(data: bytes,
 
 
 def _check(document: YamlDocument) -> list[Finding]:
-    """What the schema cannot say: a clusters folder inside the repository, a real region.
-    Runs beside the schema, so a value of the wrong type is left to it."""
+    """What the schema cannot say: every path inside the repository, a Grid URL credentials
+    may go to, a real region. Runs beside the schema, so a value of the wrong type is left
+    to it."""
     data = _mapping(document.value)
     findings = []
-    clusters_dir = data.get("clustersDir")
-    normal = posixpath.normpath(clusters_dir) if isinstance(clusters_dir, str) else ""
-    if normal.startswith(("/", "..")):
-        findings.append(document.finding(("clustersDir",), f"clustersDir {clusters_dir!r} must "
-                                                           "be a folder inside the repository"
-                                        ).tagged("settings"))
+    for path, what in ((("clustersDir",), "a folder"), (("state", "path"), "a file")):
+        value = _mapping(data.get(path[0])).get(path[1]) if len(path) > 1 else data.get(path[0])
+        if isinstance(value, str) and _escapes_repository(value):
+            findings.append(document.finding(path, f"{'.'.join(path)} {printable(value)!r} "
+                                                   f"must be {what} inside the repository"
+                                             ).tagged("settings"))
+    url = data.get("gridUrl")
+    if isinstance(url, str):
+        findings += [document.finding(("gridUrl",), problem).tagged("grid-url")
+                     for problem in _url_problems(url)]
     region = _mapping(data.get("state")).get("region")
     problem = rules.check_region(region) if isinstance(region, str) and region else None
     if problem:
         findings.append(document.finding(("state", "region"), problem).tagged("region"))
     return findings
+
+
+def _escapes_repository(path: str) -> bool:
+    normal = posixpath.normpath(path.replace("\\", "/"))
+    return normal.startswith(("/", "../", "~")) or normal == ".." or has_unsafe(path)
+
+
+def _url_problems(url: str) -> list[str]:
+    """Why the settings' gridUrl is refused (the URL policy; a sim:// database inside the
+    repository), or nothing."""
+    try:
+        target = check_grid_url(url)
+    except ConfigError as e:
+        return [f"gridUrl: {e.message}" + (f" ({e.hint})" if e.hint else "")]
+    if target.kind == KIND_SIM and _escapes_repository(url[len(SIM_SCHEME):].partition("?")[0]):
+        return [f"gridUrl: the emulator's database {url!r} must be a file inside the "
+                "repository (sim://.gridops/sim.db)"]
+    return []
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -63,6 +63,9 @@ def check_document(document: YamlDocument) -> list[Finding]:
                                ("roleArn", rules.check_role_arn, "role-arn")):
         if isinstance(spec.get(field), str):
             findings += _at(document, ("spec", field), check(spec[field]), rule)
+    if isinstance(spec.get("region"), str) and isinstance(spec.get("roleArn"), str):
+        findings += _at(document, ("spec", "roleArn"),
+                        rules.check_partition(spec["region"], spec["roleArn"]), "role-arn")
     if "externalId" in spec:
         problem = parse_secret_ref(spec["externalId"])
         if isinstance(problem, str):
@@ -89,6 +92,10 @@ def _check_metadata(document: YamlDocument, kind: Any,
         return _at(document, ("metadata", "name"),
                    "a GridClusterDefaults document has no name: remove metadata.name "
                    "(it applies to every cluster in its folder and below)", "defaults")
+    if kind == KIND_CLUSTER and metadata.get("name") == rules.GLOBAL_CLUSTER_NAME:
+        return _at(document, ("metadata", "name"),
+                   f"{rules.GLOBAL_CLUSTER_NAME!r} is Grid's shared GLOBAL cluster, never a "
+                   "BYOC cluster of this repository: choose another name", "name")
     if kind == KIND_CLUSTER and isinstance(metadata.get("name"), str):
         return _at(document, ("metadata", "name"), rules.check_name(metadata["name"]), "name")
     return []

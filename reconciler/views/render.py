@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from reconciler.model import LiveCluster
+from reconciler.plan.cost import describe_cost, describe_total
 from reconciler.plan.document import format_document_value
 from reconciler.plan.types import (
     Action,
@@ -33,6 +34,9 @@ _SYMBOL: dict[Action, tuple[str, dict[str, Any]]] = {
     Action.UNKNOWN: ("?", {"fg": "magenta", "bold": True}), Action.NOOP: (" ", {}),
 }
 _DIM: dict[str, Any] = {"dim": True}
+#: What each performance profile means (grid-api.md), shown under a profile change.
+PROFILE_MEANING = {"default": "extra nodes, metrics and monitoring",
+                   "cost-saving": "fewer nodes, no metrics or monitoring, cheaper"}
 _DONE = {Action.CREATE: "created", Action.UPDATE: "updated", Action.DELETE: "delete requested"}
 SENSITIVE = "(sensitive value changed)"
 SENSITIVE_SET = "(sensitive value)"
@@ -80,8 +84,11 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     """The plan for a person: one block per cluster that is not a plain no-op, then the
     unmanaged clusters, the warnings and the summary line."""
     lines: list[str] = []
+    costs = {c.name: c for c in plan.costs}
     for change in plan.changes:
         lines.extend(_change_lines(change, color))
+        if change.name in costs:
+            lines.append(f"    {describe_cost(costs[change.name])}")
     if plan.unmanaged:
         lines += ["", "Unmanaged clusters (live in Grid, not owned by gridops, never changed):"]
         lines += [f"  {name}" for name in plan.unmanaged]
@@ -93,8 +100,17 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
         attention = sum(1 for c in plan.changes if c.differs)
         lines += ["", f"No changes to apply, but {attention} cluster(s) differ from git "
                       "(see above)."]
-    lines += ["", summary_line(plan)]
+    total = describe_total(plan.costs)
+    lines += ["", *([total] if total else []), summary_line(plan)]
     return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def profile_note(change: FieldChange) -> str:
+    """What the profile a change sets means (``cost-saving: fewer nodes, ...``), or ""."""
+    if change.doc_path != "spec.performanceProfile" or not isinstance(change.doc_new, str):
+        return ""
+    meaning = PROFILE_MEANING.get(change.doc_new)
+    return f"{change.doc_new}: {meaning}" if meaning else ""
 
 
 def _change_lines(change: Change, color: bool) -> list[str]:
@@ -113,6 +129,9 @@ def _change_lines(change: Change, color: bool) -> list[str]:
         note = field_note(f, mixed=mixed)
         line = f"    {text.ljust(width)}  {paint(note, _DIM, color)}" if note else f"    {text}"
         lines.append(line.rstrip())
+        meaning = profile_note(f) if not creating else ""
+        if meaning:
+            lines.append(f"      {paint(meaning, _DIM, color)}")
     return lines
 
 

@@ -56,7 +56,7 @@ def test_plan_comment_is_one_living_comment_updated_on_every_push(
     assert second.exit_code == 0, second.output
     (comment,) = _plan_comments(github_standin, number)
     body = str(comment["body"])
-    assert "gamma" in body and "COST_SAVING" in body
+    assert "gamma" in body and "cost-saving" in body
     assert gitops.repo.head.commit.hexsha[:12] in body
     assert "https://github.example/acme/cluster-config/actions/runs/77" in body
     assert "gridops:create" in github_standin.labels_of(number)

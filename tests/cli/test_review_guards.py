@@ -119,13 +119,15 @@ def test_a_failed_cluster_differs_from_git_in_plan_drift_and_apply(gitops: GitOp
     assert "FAILED in Grid: quota exceeded; fix the cause" in last[1]
 
 
-def test_a_document_named_like_the_global_cluster_is_blocked(gitops: GitOpsRepo) -> None:
+def test_a_document_named_like_the_global_cluster_is_a_finding(gitops: GitOpsRepo) -> None:
     gitops.write("clusters/team-c/prod.yaml", cluster_doc("grid-cloud-prod"))
     gitops.commit("oops")
-    result = gitops.gridops("plan")
-    assert result.exit_code == 0
-    assert "x grid-cloud-prod: blocked" in result.stdout and "GLOBAL" in result.stdout
-    assert "Plan: 2 to create" in result.stdout
+    for command in ("validate", "plan"):
+        result = gitops.gridops(command)
+        assert result.exit_code == 1
+        assert "clusters/team-c/prod.yaml:4:9: 'grid-cloud-prod' is Grid's shared GLOBAL " \
+               "cluster" in result.output
+    assert gitops.sim.requests() == [] or all(r.method == "GET" for r in gitops.sim.requests())
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -121,6 +121,8 @@ def test_a_changed_output_is_a_field_level_update_and_a_rotated_secret_stays_hid
     plan = self_managed.gridops("plan")
     assert plan.exit_code == 0, plan.output
     assert "~ foo-01: update" in plan.stdout
+    assert ("Grid differs from it or from its terraform output (changed outside git, or "
+            "terraform changed the output)") in plan.stdout
     assert "spec.instanceTypes[g4dn.xlarge].overprovisionedOnDemand: 1 -> 2" in plan.stdout
     assert "spec.externalId: (sensitive value changed)" in plan.stdout
     _secret_free(plan.output)

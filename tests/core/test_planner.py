@@ -16,6 +16,8 @@ from reconciler.model import (
     PROFILE_COST_SAVING,
     TYPE_GLOBAL,
     DesiredCluster,
+    Intent,
+    InventoryEntry,
     LiveCluster,
     State,
 )
@@ -243,3 +245,68 @@ def test_a_global_cluster_with_an_unknown_phase_stays_out_of_the_plan() -> None:
     odd = replace(live_cluster("grid-cloud-prod", cluster_type=TYPE_GLOBAL),
                   unknown=("status.phase 'CLUSTER_STATE_UPGRADING'",))
     assert _plan([], [odd]).changes == ()
+
+
+# --- pending creates (intents recorded before Grid was asked) ---------------------------------
+
+INTENT_AT = "2024-05-01T11:00:00Z"
+
+
+def _creating(c: DesiredCluster, *, at: str = INTENT_AT, sent: DesiredCluster | None = None
+              ) -> State:
+    """The state a create of ``c`` leaves when its answer was lost."""
+    sent_view = wire.managed_view(wire.to_wire_spec(sent or c), wire.managed_aws_keys(sent or c))
+    entry = InventoryEntry(name=c.name, intent=Intent(action="create", at=at, run="run-1",
+                                                      sent=sent_view))
+    return State(inventory={c.name: entry})
+
+
+def _made(c: DesiredCluster, created_at: str) -> LiveCluster:
+    return replace(live_cluster(c.name, spec=live_spec(c)), created_at=created_at)
+
+
+def test_a_cluster_a_lost_create_made_is_adopted_not_sent_to_import() -> None:
+    c = desired_cluster(A)
+    change = _only(_plan((c,), (_made(c, "2024-05-01T11:00:03Z"),), _creating(c),
+                         secret=lambda _: "ext-secret-1"))
+    assert (change.action, change.adopt) == (Action.NOOP, True)
+    assert change.reason.startswith("adopted: made by the create gridops started at "
+                                    f"{INTENT_AT} (run run-1)")
+
+
+@pytest.mark.parametrize(("created_at", "sent", "words"), [
+    ("2024-05-01T09:00:00Z", None, "it was created 2024-05-01T09:00:00Z, before the create"),
+    ("2024-05-01T11:00:03Z", desired_cluster(A, region="eu-west-1"), "it differs from what"),
+], ids=["predates-the-intent", "differs-from-what-was-sent"])
+def test_a_same_named_cluster_that_is_not_the_intents_stays_blocked(
+        created_at: str, sent: DesiredCluster | None, words: str) -> None:
+    c = desired_cluster(A)
+    change = _only(_plan((c,), (_made(c, created_at),), _creating(c, sent=sent)))
+    assert change.action is Action.BLOCKED and not change.adopt
+    assert "gridops import" in change.reason and words in change.reason
+
+
+def test_a_pending_create_that_matches_nothing_is_created() -> None:
+    c = desired_cluster(A)
+    change = _only(_plan((c,), (), _creating(c)))
+    assert change.action is Action.CREATE
+    assert change.reason == f"the create gridops started at {INTENT_AT} (run run-1) did not " \
+                            "take effect; will be created"
+
+
+def test_a_pending_create_whose_cluster_left_git_is_deleted_when_it_is_ours() -> None:
+    c = desired_cluster(A)
+    change = _only(_plan((), (_made(c, "2024-05-01T11:00:03Z"),), _creating(c)))
+    assert (change.action, change.adopt) == (Action.DELETE, True)
+
+
+@pytest.mark.parametrize("live", [(), ("2024-05-01T09:00:00Z",)], ids=["nothing-live",
+                                                                        "someone-elses"])
+def test_a_pending_create_that_left_git_and_is_not_ours_is_only_forgotten(
+        live: tuple[str, ...]) -> None:
+    c = desired_cluster(A)
+    plan = _plan((), tuple(_made(c, t) for t in live), _creating(c))
+    change = _only(plan)
+    assert (change.action, change.forget) == (Action.NOOP, True)
+    assert is_dropped_from_inventory(change)
+    assert plan.unmanaged == ((A,) if live else ())

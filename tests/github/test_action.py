@@ -134,7 +134,8 @@ def test_every_output_is_written_by_the_run_step() -> None:
 
 def test_inputs_have_defaults_and_none_is_required() -> None:
     inputs = ACTION["inputs"]
-    assert set(inputs) == {"command", "args", "on-drift", "python-version", "working-directory"}
+    assert set(inputs) == {"command", "args", "on-drift", "python-version", "working-directory",
+                           "grid-url"}
     assert all(i["required"] is False and "default" in i for i in inputs.values())
     assert inputs["on-drift"]["default"] == "failure"
 

@@ -220,7 +220,7 @@ def test_action_is_a_composite_that_installs_from_its_own_path() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
     assert set(action["inputs"]) == {"command", "args", "on-drift", "python-version",
-                                     "working-directory"}
+                                     "working-directory", "grid-url"}
     install = next(s for s in action["runs"]["steps"] if s.get("name") == "Install gridops")
     assert install["env"] == {"GRIDOPS_ACTION_PATH": "${{ github.action_path }}"}
     assert '"$GRIDOPS_ACTION_PATH"' in install["run"]

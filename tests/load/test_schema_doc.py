@@ -9,7 +9,7 @@ from reconciler.sources.schema_doc import render_reference
 @pytest.mark.parametrize(("row"), [
     "| `spec.region` | string | The AWS region (us-east-1)",
     "| `spec.instanceTypes` | list of string or mapping |",
-    "| `spec.instanceTypes[].overprovisionedOnDemand` | integer >= 0 |",
+    "| `spec.instanceTypes[].overprovisionedOnDemand` | integer 0..1000 |",
     "| `spec.externalId.fromSsm.name` | string |",
     "| `metadata.labels` | map of string |",
     "| `kind` | one of `GridCluster`, `GridClusterDefaults` |",

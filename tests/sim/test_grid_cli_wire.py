@@ -435,3 +435,18 @@ def test_the_retry_spell_survives_a_restart_on_the_same_database(tmp_path: Path)
         phases = [_call(server, "GET", f"{CLUSTERS}/flaky").json()["status"]["phase"]
                   for _ in range(2)]
     assert phases == [PHASE_FAILED, PHASE_RUNNING]
+
+
+def test_a_cluster_deleted_while_grid_retries_stays_failed_until_deleted(
+        tmp_path: Path) -> None:
+    with running_sim(tmp_path / "sim.db", create_seconds=0.0, delete_seconds=0.3,
+                     failed_polls=1) as server:
+        _create(server, "doomed")
+        _call(server, "DELETE", f"{CLUSTERS}/doomed?force=False")
+        phases = [_call(server, "GET", f"{CLUSTERS}/doomed").json()["status"]["phase"]
+                  for _ in range(3)]
+        _wait_for(server, "doomed", PHASE_DELETED)
+        lines = _read_lines(_logs_url(server, "doomed"))
+    assert phases == [PHASE_FAILED] * 3
+    assert "the retry succeeded" not in " ".join(line["message"] for line in lines)
+    assert lines[-1]["labels"]["phase"] == PHASE_DELETED
