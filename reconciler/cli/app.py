@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,11 +25,13 @@ from reconciler.errors import (
     GridopsError,
     ValidationError,
 )
-from reconciler.ports import GridAPI, LockInfo, StateBackend
 from reconciler.sources import gitsource
-from reconciler.sources.secrets import Masker, Resolver, env_provider
 from reconciler.sources.settings import SETTINGS_FILE
 from reconciler.views.color import use_color
+
+if TYPE_CHECKING:  # the values a command uses load with the command
+    from reconciler.ports import GridAPI, LockInfo, StateBackend
+    from reconciler.sources.secrets import Masker, Resolver
 
 
 class _Log:
@@ -134,6 +136,8 @@ class App:
         import socket
         import uuid
 
+        from reconciler.ports import LockInfo
+
         who = f"{getpass.getuser()}@{socket.gethostname()}"
         run_id = self.env.get("GITHUB_RUN_ID", "")
         repo = self.env.get("GITHUB_REPOSITORY", "")
@@ -141,9 +145,20 @@ class App:
                         run=f"{repo} run {run_id}".strip() if run_id else "")
 
 
+def _tune_gc() -> None:
+    """Fewer collections: a plan of 10,000 clusters makes millions of objects and almost no
+    cycles, and the collector's passes over them cost a fifth of its time. What is loaded so
+    far is frozen (never scanned again); cycles are still collected, only less often."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
     """fromEnv, plus the AWS kinds (no AWS session is made until one is needed)."""
     from reconciler.aws.secrets import lazy_aws_providers
+    from reconciler.sources.secrets import Resolver, env_provider
 
     return Resolver({"fromEnv": env_provider(env), **lazy_aws_providers(repo_root=root)})
 
@@ -238,8 +253,11 @@ def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_
     Cluster YAML in git is the desired state; `plan` shows what would change in Grid,
     `apply` makes it so, safely and idempotently.
     """
+    _tune_gc()
     env = dict(os.environ)
     root = (repo or gitsource.find_repo_root(Path.cwd()) or Path.cwd()).resolve()
+    from reconciler.sources.secrets import Masker
+
     resolver = _make_resolver(env, root)
     masker = Masker(resolver, env)
     color_err = use_color(sys.stderr, env, disabled=no_color)

@@ -16,13 +16,13 @@ from reconciler.errors import (
     ConfigError,
     PlanRefused,
 )
-from reconciler.model import DesiredCluster, InventoryEntry
-from reconciler.plan.types import Plan
 from reconciler.views import render
 
 if TYPE_CHECKING:
     from reconciler.aws.checks import Check
     from reconciler.aws.session import SessionFactory
+    from reconciler.model import DesiredCluster, InventoryEntry
+    from reconciler.plan.types import Plan
 
 
 def leftover_finder(app: App) -> run.LeftoverFinder:

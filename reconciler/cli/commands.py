@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,9 +30,11 @@ from reconciler.errors import (
     GridopsError,
     ValidationError,
 )
-from reconciler.plan.types import Action, ApplyResult, Plan
-from reconciler.ports import GridAPI
 from reconciler.views import render
+
+if TYPE_CHECKING:  # the plan's types load with the commands that make or read one
+    from reconciler.plan.types import ApplyResult, Plan
+    from reconciler.ports import GridAPI
 
 # --- validate ---------------------------------------------------------------------------------
 
@@ -231,6 +233,8 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     except Aborted:
         raise
     except GridopsError as e:  # stopped before any cluster was tried: say so where it counts
+        from reconciler.plan.types import ApplyResult
+
         publish_apply_outcome(app, publish_to, ws, ApplyResult(results=(), error=e.message),
                               None)
         raise
@@ -281,6 +285,8 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
         if saved is None:
             app.out(render.render_plan_text(the_plan, color=app.color))
             if the_plan.has_changes:
+                from reconciler.plan.types import Action
+
                 confirm(app, options.auto_approve,
                         destructive=the_plan.count(Action.DELETE) > 0)
         # Always carried out: even a plan without Grid changes may update the inventory
@@ -310,6 +316,8 @@ def _read_plan_file(path: Path) -> Plan:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read plan file {path}: {e}") from e
+    from reconciler.plan.types import Plan
+
     return Plan.loads(text, source=str(path))
 
 
@@ -317,6 +325,7 @@ def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: flo
           failed_grace: int, progress_every: float = 30.0) -> None:
     from reconciler.apply.engine import is_settled, wait_for
     from reconciler.model import PHASE_FAILED
+    from reconciler.plan.types import Action
     from reconciler.views.progress import WaitProgress
 
     targets = {c.name: c.action for c in the_plan.changes

@@ -4,7 +4,7 @@ the plan and apply outcome (the comment, the job summary, annotations)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,7 +14,9 @@ from reconciler.errors import (
     ConfigError,
     GridopsError,
 )
-from reconciler.plan.types import ApplyResult, Plan
+
+if TYPE_CHECKING:
+    from reconciler.plan.types import ApplyResult, Plan
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -85,3 +85,16 @@ def test_creation_fields_list_every_leaf_with_instance_types_as_entries() -> Non
         "driver.kubernetes.aws.instanceTypes[t3.large]": {"overprovisionedOndemandCount": 0},
     }
     assert all(f.old is None for f in creation_fields(view))
+
+
+@pytest.mark.parametrize(("desired", "live", "expected"), [
+    ({"a": 1, "b": {"c": [1, 2]}}, {"a": 2, "b": {"c": [1, 2]}}, [FieldChange("a", 2, 1)]),
+    ({"a": 1}, {"a": 1, "gone": {"x": 1}}, [FieldChange("gone", {"x": 1}, None)]),
+    ({"a": 1, "new": "v"}, {"a": 1}, [FieldChange("new", None, "v")]),
+    ({"a": 1, "b": {"c": 1, "d": 2}}, {"a": 2, "b": {"c": 1, "d": 3}},
+     [FieldChange("a", 2, 1), FieldChange("b.d", 3, 2)]),
+], ids=["one-of-two-fields", "field-only-live", "field-only-desired", "two-fields-one-nested"])
+def test_diff_of_part_of_the_fields_names_the_same_paths(desired: dict[str, Any],
+                                                         live: dict[str, Any],
+                                                         expected: list[FieldChange]) -> None:
+    assert list(diff_specs(desired, live)) == expected
