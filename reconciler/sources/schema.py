@@ -1,4 +1,4 @@
-"""The JSON Schemas in ``reconciler/schemas/`` and readable findings from them.
+"""The JSON Schemas in ``schemas/`` and readable findings from them.
 
 Schemas are loaded once from the package and checked against the draft 2020-12 metaschema by
 the tests. Each has a ``urn:gridops:v1:...`` ``$id`` that ``schema_registry`` resolves from
@@ -50,7 +50,7 @@ _TYPE_NAMES = {"string": "a string", "integer": "a whole number", "number": "a n
 
 @cache
 def load_schema(name: str) -> Mapping[str, Any]:
-    """The schema ``reconciler/schemas/NAME`` as parsed JSON (cached; do not modify it)."""
+    """The schema ``schemas/NAME`` as parsed JSON (cached; do not modify it)."""
     data: dict[str, Any] = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
     return data
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = [WORKFLOWS / "plan.yml", WORKFLOWS / "apply.yml", WORKFLOWS / "reconcile.yml",
          ROOT / "action.yml"]
-PATHS = ["clusters/**", "reconciler/schemas/**", "gridops.yaml"]
+PATHS = ["clusters/**", "schemas/**", "gridops.yaml"]
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 
 
