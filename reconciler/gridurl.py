@@ -55,7 +55,7 @@ def check_grid_url(url: str) -> GridTarget:
     shown = redact_url(url)
     bad = _FORBIDDEN.search(url)
     if bad:
-        raise ConfigError(f"Grid URL {shown} contains {printable(bad.group())!r} (a control "
+        raise ConfigError(f"Grid URL {shown} contains '{printable(bad.group())}' (a control "
                           "character, space or backslash)", hint=_HINT)
     if url.startswith(SIM_SCHEME):
         return GridTarget(url=url, kind=KIND_SIM)
@@ -125,7 +125,7 @@ def redact_url(url: str) -> str:
         if "@" in authority:
             authority = "***@" + authority.rpartition("@")[2]
         url = f"{scheme}{sep}{authority}{slash}{tail}"
-    return repr(printable(url))
+    return f"'{printable(url)}'"
 
 
 def _split_authority(rest: str) -> tuple[str, str, str]:

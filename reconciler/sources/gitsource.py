@@ -7,10 +7,11 @@ GitPython is imported by the functions that need it, not with this module: impor
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from reconciler.errors import Finding, GitError
 from reconciler.printable import has_unsafe, printable
@@ -18,7 +19,24 @@ from reconciler.printable import has_unsafe, printable
 if TYPE_CHECKING:
     import git
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 _YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def _translated(function: _F) -> _F:
+    """Git's refusals (a failed command, the pipe to a ``git cat-file`` that git refused to
+    start: dubious ownership) leave as a clear GitError naming the repository."""
+    @functools.wraps(function)
+    def wrapper(repo_root: Path, *args: Any, **kwargs: Any) -> Any:
+        from git.exc import GitCommandError
+
+        try:
+            return function(repo_root, *args, **kwargs)
+        except (GitCommandError, BrokenPipeError) as e:
+            raise git_failure(repo_root, "git", e) from e
+
+    return cast(_F, wrapper)
 
 
 def _open(repo_root: Path) -> git.Repo:
@@ -42,6 +60,7 @@ def find_repo_root(start: Path) -> Path | None:
     return None
 
 
+@_translated
 def head_sha(repo_root: Path) -> str | None:
     """The commit HEAD points at; None in a repository with no commits yet."""
     repo = _open(repo_root)
@@ -51,6 +70,7 @@ def head_sha(repo_root: Path) -> str | None:
         return None
 
 
+@_translated
 def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     """YAML files under ``paths`` that differ from HEAD: modified, staged, deleted, untracked,
     or present but ignored by git (which would otherwise be read without being committed)."""
@@ -60,8 +80,8 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     try:
         out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all",
                               "--ignored=matching", "--", *paths)
-    except GitCommandError as e:
-        raise GitError(f"git status failed: {e.stderr.strip()}") from e
+    except (GitCommandError, BrokenPipeError) as e:
+        raise git_failure(repo_root, "git status", e) from e
     found: list[str] = []
     entries = iter(out.split("\0"))
     for entry in entries:
@@ -75,6 +95,7 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+@_translated
 def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
     """The ``*.yaml``/``*.yml`` files under ``folder`` at ``rev``, by repo-relative path."""
     import git
@@ -107,6 +128,7 @@ _MAX_LINK_HOPS = 40
 _LINK_MODE = 0o120000
 
 
+@_translated
 def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
                       is_cluster_file: Callable[[str], bool]
                       ) -> tuple[dict[str, bytes], list[Finding]]:
@@ -129,23 +151,23 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
                 try:
                     item = item / part
                 except KeyError:
-                    return f"leads nowhere in commit {commit.hexsha[:12]}"
+                    return f"symlink leads nowhere in commit {commit.hexsha[:12]}"
                 if isinstance(item, git.Blob) and item.mode == _LINK_MODE:
                     target = item.data_stream.read().decode("utf-8", "replace")
                     base = posixpath.dirname("/".join(parts[:index + 1]))
                     joined = posixpath.normpath(posixpath.join(base, target))
                     if target.startswith("/") or joined == ".." or joined.startswith("../"):
-                        return f"leads outside the repository (to {printable(target)})"
+                        return f"symlink leads outside the repository (to {printable(target)})"
                     path = posixpath.join(joined, *parts[index + 1:])
                     break
             else:
                 return item, path
-        return "is a symlink loop"
+        return "symlink loop"
 
     def walk(shown: str, real: str, ancestors: frozenset[str]) -> None:
         found = resolve(real)
         if isinstance(found, str):
-            findings.append(Finding(printable(shown), 1, 1, f"symlink {found}: fix or remove it"))
+            findings.append(Finding(printable(shown), 1, 1, f"{found}: fix or remove the link"))
             return
         item, real = found
         if isinstance(item, git.Tree):
@@ -184,6 +206,19 @@ def _commit(repo: git.Repo, rev: str) -> Any:
                        hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
 
 
+def git_failure(repo_root: Path, what: str, error: BaseException) -> GitError:
+    """A clear GitError for a git command that failed (dubious ownership said plainly)."""
+    text = str(getattr(error, "stderr", "") or error)
+    if "dubious ownership" in text or isinstance(error, BrokenPipeError):
+        return GitError(f"git refuses to work in {printable(str(repo_root))}: the repository "
+                        "belongs to another user (git's \"dubious ownership\" check)",
+                        hint=f"if you trust it: git config --global --add safe.directory "
+                             f"{printable(str(repo_root))}")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return GitError(f"{what} failed: {printable(first.removeprefix('stderr: '))}")
+
+
+@_translated
 def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``rev``, or None when the commit has no such file."""
     import git
@@ -202,6 +237,7 @@ def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
     return item.data_stream.read() if isinstance(item, git.Blob) else None
 
 
+@_translated
 def merge_base(repo_root: Path, a: str, b: str) -> str:
     from git.exc import GitCommandError
 
@@ -216,6 +252,7 @@ def merge_base(repo_root: Path, a: str, b: str) -> str:
     return str(bases[0].hexsha)
 
 
+@_translated
 def git_standing(repo_root: Path, path: str) -> str:
     """How git treats the file ``path``: ``tracked`` (in the index), ``ignored``, ``untracked``
     (neither: the next ``git add -A`` would commit it), or ``none`` outside a git repository."""
