@@ -104,8 +104,9 @@ class WebSocket:
 
     def closed_by_peer(self, timeout: float) -> bool:
         """Wait up to ``timeout`` for the client; True once it closed (or hung up)."""
-        readable, _, _ = select.select([self._sock], [], [], timeout)
-        if not readable:
+        poller = select.poll()  # not select(): it fails on descriptors past 1023
+        poller.register(self._sock, select.POLLIN)
+        if not poller.poll(timeout * 1000):
             return False
         data = self._sock.recv(65536)
         if not data:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import threading
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -24,17 +25,30 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 
+#: the repositories opened by the git read under way in this thread, closed when it ends
+_opened = threading.local()
+
+
 def _translated(function: _F) -> _F:
     """Git's refusals (a failed command, the pipe to a ``git cat-file`` that git refused to
-    start: dubious ownership) leave as a clear GitError naming the repository."""
+    start: dubious ownership) leave as a clear GitError naming the repository. Every
+    repository the read opened is closed when it returns, so no ``git cat-file`` process (and
+    its pipes) outlives the call."""
     @functools.wraps(function)
     def wrapper(repo_root: Path, *args: Any, **kwargs: Any) -> Any:
         from git.exc import GitCommandError
 
+        outer = getattr(_opened, "repos", None)
+        _opened.repos = [] if outer is None else outer
         try:
             return function(repo_root, *args, **kwargs)
         except (GitCommandError, BrokenPipeError) as e:
             raise git_failure(repo_root, "git", e) from e
+        finally:
+            if outer is None:
+                for repo in _opened.repos:
+                    repo.close()
+                _opened.repos = None
 
     return cast(_F, wrapper)
 
@@ -44,10 +58,14 @@ def _open(repo_root: Path) -> git.Repo:
     from git.exc import InvalidGitRepositoryError, NoSuchPathError
 
     try:
-        return git.Repo(repo_root, search_parent_directories=False)
+        repo = git.Repo(repo_root, search_parent_directories=False)
     except (InvalidGitRepositoryError, NoSuchPathError) as e:
         raise GitError(f"{repo_root} is not a git repository",
                        hint="run gridops inside the GitOps repository (or `git init` it)") from e
+    opened = getattr(_opened, "repos", None)
+    if opened is not None:
+        opened.append(repo)
+    return repo
 
 
 def find_repo_root(start: Path) -> Path | None:
@@ -269,3 +287,5 @@ def git_standing(repo_root: Path, path: str) -> str:
         return "ignored" if repo.ignored(path) else "untracked"
     except GitCommandError as e:
         raise GitError(f"git cannot tell whether {path} is ignored: {e.stderr.strip()}") from e
+    finally:
+        repo.close()

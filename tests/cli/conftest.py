@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ class GitOpsRepo:
 
 @pytest.fixture
 def gitops(tmp_path: Path, sim_env: SimServer, grid_client: GridClient,
-           monkeypatch: pytest.MonkeyPatch) -> GitOpsRepo:
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[GitOpsRepo]:
     monkeypatch.setenv("GRID_EXTERNAL_ID_A", SECRET_A)
     monkeypatch.setenv("GRID_EXTERNAL_ID_B", SECRET_B)
     root = tmp_path / "repo"
@@ -107,4 +107,5 @@ def gitops(tmp_path: Path, sim_env: SimServer, grid_client: GridClient,
         "beta", region="us-west-2", env_var="GRID_EXTERNAL_ID_B", protection=True,
         instance_types=["m5.xlarge", {"name": "g4dn.xlarge", "overprovisionedOnDemand": 1}]))
     g.commit("initial clusters")
-    return g
+    yield g
+    repo.close()  # its git cat-file processes and their pipes end with the test

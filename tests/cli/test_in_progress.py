@@ -3,6 +3,7 @@ drift) when it will not. Creates take long enough here to commit an edit meanwhi
 
 from __future__ import annotations
 
+import re
 import time
 
 from tests.cli.conftest import GitOpsRepo, cluster_doc
@@ -50,3 +51,13 @@ def test_a_cluster_still_being_created_is_waited_on_not_created_again(
     result = gitops.gridops("plan")  # immediately: still QUEUED/PENDING
     assert "being created" in result.stdout
     assert "Plan: 0 to create" in result.stdout
+
+
+def test_wait_follows_created_clusters_to_running(gitops: GitOpsRepo) -> None:
+    # here creates take 1.5 s, so the first poll sees them on their way even on a busy machine
+    result = gitops.gridops("apply", "--auto-approve", "--wait", "--interval", "0.05",
+                            "--timeout", "10")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^alpha: RUNNING after \d+s$", result.stdout, re.M), result.stdout
+    assert re.search(r"^beta: RUNNING after \d+s$", result.stdout, re.M), result.stdout
+    assert "QUEUED" in result.stderr or "PENDING" in result.stderr

@@ -62,7 +62,7 @@ def test_every_example_names_its_schema_in_a_modeline_that_resolves(path: Path) 
     assert match, f"{path}: first line is not a yaml-language-server modeline"
     target = (path.parent / match.group(1)).resolve()
     expected = "gridops-settings" if path.name == "gridops.yaml" else "gridcluster"
-    assert target == (ROOT / "reconciler" / "schemas" / f"{expected}.schema.json")
+    assert target == (ROOT / "schemas" / f"{expected}.schema.json")
 
 
 @pytest.mark.parametrize(("file", "example"), [

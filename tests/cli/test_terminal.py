@@ -27,9 +27,11 @@ def run_at_terminal(g: GitOpsRepo, answer: str | None, *args: str,
                             env={**environ, **(env or {})}, close_fds=True)
     os.close(slave)
     seen, answered = b"", False
+    poller = select.poll()  # not select(): it fails on descriptors past 1023
+    poller.register(master, select.POLLIN)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.1)
+        ready = poller.poll(100)
         if ready:
             try:
                 chunk = os.read(master, 4096)
