@@ -159,6 +159,9 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
     commit = _commit(_open(repo_root), rev)
     files: dict[str, bytes] = {}
     findings: list[Finding] = []
+    # each folder's tree object, parsed once: looking every file up from the top of the tree
+    # again would parse its folder's entries once per file (quadratic in a folder's size)
+    folders: dict[str, Any] = {}
 
     def resolve(path: str) -> tuple[Any, str] | str:
         """The object at ``path`` after following links, and its real path; or a problem."""
@@ -166,10 +169,13 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
             parts = PurePosixPath(path).parts
             item: Any = commit.tree
             for index, part in enumerate(parts):
+                key = "/".join(parts[:index + 1])
                 try:
-                    item = item / part
+                    item = folders[key] if key in folders else item / part
                 except KeyError:
                     return f"symlink leads nowhere in commit {commit.hexsha[:12]}"
+                if isinstance(item, git.Tree):
+                    folders[key] = item
                 if isinstance(item, git.Blob) and item.mode == _LINK_MODE:
                     target = item.data_stream.read().decode("utf-8", "replace")
                     base = posixpath.dirname("/".join(parts[:index + 1]))
