@@ -12,9 +12,11 @@ them, and their values never reach a result or an error text.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -79,11 +81,17 @@ def apply_plan(plan: Plan, grid: GridAPI, secrets: SecretResolver, backend: Stat
         calls = []
     pool = ThreadPoolExecutor(max_workers=max(parallelism, 1), thread_name_prefix="gridops-apply")
     try:
-        pending: dict[Future[Done], Call] = {
-            pool.submit(run_step, grid, call): call for call in calls}
+        # each call hands its future to a queue as it finishes, so settling N results is
+        # O(N) (waiting on the set of pending futures again after each one would be O(N^2))
+        finished: queue.SimpleQueue[Future[Done]] = queue.SimpleQueue()
+        pending: dict[Future[Done], Call] = {}
+        for call in calls:
+            future = pool.submit(run_step, grid, call)
+            pending[future] = call
+            future.add_done_callback(finished.put)
         while pending:
-            finished, _ = wait(pending, timeout=FLUSH_SECONDS, return_when="FIRST_COMPLETED")
-            for future in finished:
+            with contextlib.suppress(queue.Empty):
+                future = finished.get(timeout=FLUSH_SECONDS)
                 call = pending.pop(future)
                 _settle(run, book, call, before.get(call.change.name), future)
             book.flush(run, at_most_every=FLUSH_SECONDS)
