@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,17 @@ class GitOpsRepo:
 
     def live(self) -> dict[str, Any]:
         return {c.name: c for c in self.grid.list_clusters()}
+
+    def wait_running(self, *names: str, seconds: float = 10) -> None:
+        """Return once every cluster in ``names`` is RUNNING in the emulator; fail after
+        ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            live = self.live()
+            if all(n in live and live[n].phase == "CLUSTER_STATE_RUNNING" for n in names):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{names} not RUNNING")
 
 
 @pytest.fixture

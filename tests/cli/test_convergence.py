@@ -3,7 +3,6 @@ over loopback HTTP."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -16,14 +15,6 @@ from tests.cli.conftest import GitOpsRepo, cluster_doc
 READ_BACK = "created (the answer was lost; confirmed by reading it back)"
 
 
-def _wait_running(g: GitOpsRepo, *names: str) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        live = g.live()
-        if all(n in live and live[n].phase == "CLUSTER_STATE_RUNNING" for n in names):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{names} not RUNNING")
 
 
 @pytest.mark.parametrize("kind", ["reset", "status", "malformed"])
@@ -37,7 +28,7 @@ def test_a_create_whose_answer_is_lost_after_grid_made_it_is_read_back_and_owned
     inventory = gitops.inventory()
     assert set(inventory) == {"alpha", "beta"}
     assert all("intent" not in e for e in inventory.values())
-    _wait_running(gitops, "alpha", "beta")
+    gitops.wait_running("alpha", "beta")
     again = gitops.gridops("plan", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
     assert "blocked" not in again.stdout
@@ -77,7 +68,7 @@ def test_a_pending_create_whose_read_back_failed_is_adopted_by_the_next_plan(
         gitops: GitOpsRepo) -> None:
     _lose_alpha_and_its_read_back(gitops)
     assert gitops.inventory()["alpha"]["intent"]["action"] == "create"
-    _wait_running(gitops, "alpha")
+    gitops.wait_running("alpha")
     plan = gitops.gridops("plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
     assert "  alpha: no-op (adopted: made by the create gridops started at" in plan.stdout

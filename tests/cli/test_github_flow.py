@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import SECRET_A, SECRET_B, GitOpsRepo, cluster_doc
-from tests.cli.test_plan_apply import _applied, _wait_running
+from tests.cli.test_plan_apply import _applied
 from tests.github.standin import GitHubStandIn
 
 MARKER = "<!-- gridops:plan:gridops.yaml -->"
@@ -148,7 +148,7 @@ def test_drift_issue_opens_updates_and_closes(gitops: GitOpsRepo, github_standin
     (issue,) = github_standin.plain_issues()
     assert "m5.large" in issue["body"]
     assert gitops.gridops("apply", "--auto-approve").exit_code == 0  # self-heal
-    _wait_running(gitops, "alpha")
+    gitops.wait_running("alpha")
     assert gitops.gridops("drift", "--issue", env=env).exit_code == 0
     (issue,) = github_standin.plain_issues()
     assert issue["state"] == "closed"

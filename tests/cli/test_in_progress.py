@@ -4,7 +4,6 @@ drift) when it will not. Creates take long enough here to commit an edit meanwhi
 from __future__ import annotations
 
 import re
-import time
 
 from tests.cli.conftest import GitOpsRepo, cluster_doc
 from tests.sim_fixtures import sim_server_fixture
@@ -12,14 +11,6 @@ from tests.sim_fixtures import sim_server_fixture
 sim_server = sim_server_fixture("sim_server", create_seconds=1.5)
 
 
-def _wait_running(g: GitOpsRepo, *names: str) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        live = g.live()
-        if all(n in live and live[n].phase == "CLUSTER_STATE_RUNNING" for n in names):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{names} not RUNNING")
 
 
 def test_an_edit_to_a_cluster_still_being_created_waits_with_its_diff_and_is_drift(
@@ -32,7 +23,7 @@ def test_an_edit_to_a_cluster_still_being_created_waits_with_its_diff_and_is_dri
     assert "= alpha: wait (being created; will then change: performanceProfile)" in plan.stdout
     assert "match git" not in plan.stdout
     assert plan.stdout.rstrip().endswith("waiting.")
-    _wait_running(gitops, "alpha", "beta")
+    gitops.wait_running("alpha", "beta")
     applied = gitops.gridops("apply", "--auto-approve")
     assert "~ alpha: updated" in applied.stdout
 

@@ -11,20 +11,10 @@ from tests.cli.conftest import SECRET_A, SECRET_B, GitOpsRepo, cluster_doc
 from tests.sim_fixtures import byoc_spec
 
 
-def _wait_running(g: GitOpsRepo, *names: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        live = g.live()
-        if all(n in live and live[n].phase == "CLUSTER_STATE_RUNNING" for n in names):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{names} not RUNNING")
-
-
 def _applied(g: GitOpsRepo) -> None:
     result = g.gridops("apply", "--auto-approve")
     assert result.exit_code == 0, result.output
-    _wait_running(g, *[n for n in ("alpha", "beta") if n in g.inventory()])
+    g.wait_running(*[n for n in ("alpha", "beta") if n in g.inventory()])
 
 
 def test_plan_lists_creates_and_ends_with_the_summary_line(gitops: GitOpsRepo) -> None:
@@ -195,7 +185,7 @@ def test_an_unmanaged_live_cluster_is_not_created_but_can_be_imported(
     result = gitops.gridops("import", "alpha")
     assert result.exit_code == 0, result.output
     assert gitops.inventory()["alpha"]["ownership"] == "imported"
-    _wait_running(gitops, "alpha")
+    gitops.wait_running("alpha")
     assert "~ alpha" in gitops.gridops("plan").stdout
 
 
@@ -230,7 +220,7 @@ def test_a_missing_secret_names_cluster_and_variable_and_changes_nothing(
 
 def test_secret_values_never_appear_in_any_output(gitops: GitOpsRepo) -> None:
     outputs = [gitops.gridops("-vv", "apply", "--auto-approve")]
-    _wait_running(gitops, "alpha", "beta")
+    gitops.wait_running("alpha", "beta")
     gitops.write("clusters/team-a/alpha.yaml", cluster_doc("alpha", env_var="GRID_EXTERNAL_ID_B"))
     gitops.commit("alpha: rotate external id")
     outputs += [gitops.gridops("-vv", "plan"), gitops.gridops("plan", "--json"),
