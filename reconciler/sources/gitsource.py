@@ -117,14 +117,8 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
 def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
     """The ``*.yaml``/``*.yml`` files under ``folder`` at ``rev``, by repo-relative path."""
     import git
-    from git.exc import GitCommandError
 
-    repo = _open(repo_root)
-    try:
-        commit = repo.commit(rev)
-    except (GitCommandError, ValueError, git.BadName) as e:
-        raise GitError(f"unknown git revision {rev!r}",
-                       hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+    commit = _commit(_open(repo_root), rev)
     prefix = PurePosixPath(folder.strip("/"))
     try:
         tree = commit.tree / str(prefix) if str(prefix) not in ("", ".") else commit.tree
@@ -246,14 +240,8 @@ def git_failure(repo_root: Path, what: str, error: BaseException) -> GitError:
 def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``rev``, or None when the commit has no such file."""
     import git
-    from git.exc import GitCommandError
 
-    repo = _open(repo_root)
-    try:
-        commit = repo.commit(rev)
-    except (GitCommandError, ValueError, git.BadName) as e:
-        raise GitError(f"unknown git revision {rev!r}",
-                       hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+    commit = _commit(_open(repo_root), rev)
     try:
         item = commit.tree / path
     except KeyError:
