@@ -39,7 +39,8 @@ from reconciler.gridurl import (
 )
 from reconciler.live.credentials import Credentials, load_credentials
 from reconciler.printable import has_unsafe, printable
-from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
+from reconciler.sim.faultkinds import DEFAULT_HANG_SECONDS, KINDS
+from reconciler.sim.faults import FaultPolicy, parse_kinds
 from reconciler.sources.secrets import MIN_SECRET_LENGTH
 
 if TYPE_CHECKING:  # httpx and the emulator load when a client is opened, not on import

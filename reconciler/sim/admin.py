@@ -23,13 +23,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from reconciler.sim.faults import (
-    DEFAULT_HANG_SECONDS,
-    TRANSPORT_KINDS,
-    Fault,
-    FaultPolicy,
-    Faults,
-)
+from reconciler.sim.faultkinds import DEFAULT_HANG_SECONDS, TRANSPORT_KINDS
+from reconciler.sim.faults import Fault, FaultPolicy, Faults
 from reconciler.sim.phases import fail_now
 from reconciler.sim.store import Store
 from reconciler.sim.wire import ApiError, read_object

@@ -21,12 +21,8 @@ import structlog
 from reconciler.sim.admin import AdminApi
 from reconciler.sim.auth import Auth
 from reconciler.sim.clusters import ClusterApi, SimOptions
-from reconciler.sim.faults import (
-    KIND_MALFORMED,
-    Fault,
-    Faults,
-    LoggedRequest,
-)
+from reconciler.sim.faultkinds import KIND_MALFORMED
+from reconciler.sim.faults import Fault, Faults, LoggedRequest
 from reconciler.sim.routes import AUTH_NONE, AUTH_TOKEN_QUERY, Match, match_route
 from reconciler.sim.store import Store
 from reconciler.sim.wire import Answer, ApiError, error_answer

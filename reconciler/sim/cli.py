@@ -1,16 +1,19 @@
-"""``gridops sim``: run the Grid emulator as a server (the main CLI adds this group)."""
+"""``gridops sim``: run the Grid emulator as a server (the main CLI lists this group). Only the
+options load with this module, as ``gridops --help`` reads them; the emulator and its faults
+load when ``serve`` runs."""
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
 from pathlib import Path
-from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
-from reconciler.sim.faults import DEFAULT_HANG_SECONDS, KINDS, FaultPolicy, parse_kinds
+from reconciler.sim.faultkinds import DEFAULT_HANG_SECONDS, DEFAULT_KINDS, KINDS
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 
 @click.group("sim")
@@ -39,7 +42,7 @@ def sim() -> None:
 @click.option("--fault-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
               help="Share of API requests that meet an injected fault.")
 @click.option("--fault-seed", type=int, default=None, help="Seed of the random faults.")
-@click.option("--fault-kinds", default=",".join(FaultPolicy().kinds), show_default=True,
+@click.option("--fault-kinds", default=",".join(DEFAULT_KINDS), show_default=True,
               help=f"Comma-separated kinds to choose from: {', '.join(KINDS)}.")
 @click.option("--fault-method", default="", help="Only requests with this HTTP method.")
 @click.option("--fault-path", default="",
@@ -62,6 +65,10 @@ def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_sec
           fault_after_commit: float, fault_hang_seconds: float, failed_polls: int,
           username: str, verbose: bool) -> None:
     """Answer the Grid cluster API on HOST:PORT until stopped (Ctrl-C)."""
+    import signal
+
+    from reconciler.sim.faults import FaultPolicy, parse_kinds
+
     failures = _read_failures(fail)
     try:
         policy = FaultPolicy(rate=fault_rate, seed=fault_seed, kinds=parse_kinds(fault_kinds),
@@ -104,6 +111,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _configure_logging() -> None:
     """Log to stderr, unless the main CLI has set logging up already."""
+    import logging
+
     import structlog
 
     if not structlog.is_configured():

@@ -24,19 +24,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-#: The kinds of fault, as ``--fault-kinds`` and ``faultKinds`` name them.
-KIND_5XX = "5xx"
-KIND_429 = "429"
-KIND_RESET = "reset"
-KIND_HANG = "hang"
-KIND_MALFORMED = "malformed"
-KINDS = (KIND_5XX, KIND_429, KIND_RESET, KIND_HANG, KIND_MALFORMED)
-#: Kinds the HTTP server carries out itself (no error answer is sent).
-TRANSPORT_KINDS = frozenset({KIND_RESET, KIND_HANG, KIND_MALFORMED})
+from reconciler.sim.faultkinds import (
+    DEFAULT_HANG_SECONDS,
+    DEFAULT_KINDS,
+    KIND_5XX,
+    KIND_429,
+    KINDS,
+    TRANSPORT_KINDS,
+)
+
 #: The methods that change something (the only ones an after-commit fault can follow).
 MUTATING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
-#: A hang lasts past the Grid client's default 30 s timeout.
-DEFAULT_HANG_SECONDS = 31.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class Fault:
     retry_after: float | None = None
     #: only requests with this HTTP method get the fault ("" for any)
     method: str = ""
-    #: ``status`` (an error answer with ``status``) or one of ``KINDS``
+    #: ``status`` (an error answer with ``status``) or one of ``faultkinds.KINDS``
     kind: str = "status"
     #: the request does its work first; then the answer is replaced by the fault
     after_commit: bool = False
@@ -73,7 +71,7 @@ class FaultPolicy:
     #: the seed of the random choices (None: unseeded)
     seed: int | None = None
     #: the kinds to choose from, evenly
-    kinds: tuple[str, ...] = (KIND_5XX, KIND_429, KIND_RESET)
+    kinds: tuple[str, ...] = DEFAULT_KINDS
     #: only requests with this method ("" for any)
     method: str = ""
     #: only requests whose path, or the cluster name in whose body, contains this ("" any)

@@ -27,7 +27,8 @@ import structlog
 from reconciler.sim.admin import DEFAULT_REASON
 from reconciler.sim.app import Request, SimApp
 from reconciler.sim.clusters import SimOptions
-from reconciler.sim.faults import KIND_HANG, KIND_RESET, Fault, FaultPolicy, Faults, LoggedRequest
+from reconciler.sim.faultkinds import KIND_HANG, KIND_RESET
+from reconciler.sim.faults import Fault, FaultPolicy, Faults, LoggedRequest
 from reconciler.sim.store import Store
 from reconciler.sim.websocket import WebSocket, accept_key, is_upgrade, stream
 from reconciler.sim.wire import Answer, LineFeed, error_answer
