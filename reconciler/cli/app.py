@@ -1,12 +1,11 @@
-"""The command line's shared parts: the ``gridops`` group, the ``App`` every command receives,
-and the one handler that turns every GridopsError into a clear message and its exit code.
+"""What every command shares: the ``App`` it receives, built from the group's options by
+``make_app`` (the resolver, the masked output, logging), and the confirmation before a change.
 The ``reconciler.cli`` package is the only place that knows click."""
 
 from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,19 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler import __version__, run
-from reconciler.errors import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_USAGE,
-    Aborted,
-    ConfigError,
-    GridopsError,
-    ValidationError,
-)
-from reconciler.sources import gitsource
-from reconciler.sources.settings import SETTINGS_FILE
-from reconciler.views.color import use_color
+from reconciler import run
+from reconciler.errors import Aborted, ConfigError
 
 if TYPE_CHECKING:  # the values a command uses load with the command
     from reconciler.ports import GridAPI, LockInfo, StateBackend
@@ -145,6 +133,31 @@ class App:
                         run=f"{repo} run {run_id}".strip() if run_id else "")
 
 
+def make_app(ctx: click.Context, *, repo: str | None, settings_file: str | None,
+             grid_url: str | None, pin_url: str | None, pin_from: str | None,
+             log_format: str | None, verbose: int, no_color: bool) -> App:
+    """The ``App`` for the group's options; logging set up, the collector tuned for the run."""
+    from reconciler.logs import choose_format, configure_logging
+    from reconciler.sources import gitsource
+    from reconciler.sources.secrets import Masker
+    from reconciler.sources.settings import SETTINGS_FILE
+    from reconciler.views.color import use_color
+
+    _tune_gc(ctx)
+    env = dict(os.environ)
+    root = (Path(repo) if repo else gitsource.find_repo_root(Path.cwd()) or Path.cwd()).resolve()
+    resolver = _make_resolver(env, root)
+    masker = Masker(resolver, env)
+    color_err = use_color(sys.stderr, env, disabled=no_color)
+    configure_logging(fmt=choose_format(log_format, env, sys.stderr), verbose=verbose,
+                      masker=masker, color=color_err)
+    return App(root=root, settings_file=settings_file or SETTINGS_FILE, grid_url=grid_url,
+               env=env, resolver=resolver, masker=masker, verbose=verbose,
+               settings_given=settings_file is not None, pin_url=pin_url or None,
+               pin_from=pin_from or None,
+               color=use_color(sys.stdout, env, disabled=no_color), color_err=color_err)
+
+
 def _tune_gc(ctx: click.Context) -> None:
     """Fewer collections while the command runs: a plan of 10,000 clusters makes millions of
     objects and almost no cycles, and the collector's passes over them cost a fifth of its
@@ -172,116 +185,8 @@ def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
     return Resolver({"fromEnv": env_provider(env), **lazy_aws_providers(repo_root=root)})
 
 
-class _UsageError(click.UsageError):
-    """A usage error with gridops' exit code and click's message and usage line."""
-
-    exit_code = EXIT_USAGE
-
-    def __init__(self, error: click.UsageError) -> None:
-        super().__init__(error.format_message(), error.ctx)
-
-
-class _Group(click.Group):
-    """Maps every GridopsError to a clear message and its exit code; never a traceback for
-    them. Unexpected errors print one line (and the traceback only with -vv). Usage errors
-    (an unknown option, a bad argument) exit ``EXIT_USAGE``, never click's 2, which gridops
-    keeps for "live differs from git"."""
-
-    def make_context(self, info_name: str | None, args: list[str],
-                     parent: click.Context | None = None, **extra: Any) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except click.UsageError as e:
-            raise _UsageError(e) from e
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as e:  # a subcommand's options or arguments
-            raise _UsageError(e) from e
-        except GridopsError as e:
-            _report(ctx, e)
-            ctx.exit(e.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except Exception as e:  # noqa: BLE001 - the last line of defence
-            app = ctx.obj if isinstance(ctx.obj, App) else None
-            message = f"internal error: {type(e).__name__}: {e}"
-            click.echo(app.masker.mask(message) if app else message, err=True)
-            if app and app.verbose > 1:
-                click.echo(app.masker.mask(traceback.format_exc()), err=True)
-            else:
-                click.echo("  run again with -vv for details, and please report it", err=True)
-            ctx.exit(EXIT_ERROR)
-
-
-def _report(ctx: click.Context, e: GridopsError) -> None:
-    app = ctx.obj if isinstance(ctx.obj, App) else None
-    mask = app.masker.mask if app else (lambda s: s)
-    if isinstance(e, ValidationError):
-        for finding in e.findings:
-            click.echo(mask(finding.format()), err=True)
-    click.echo(mask(f"error: {e.message}"), err=True)
-    if e.hint:
-        click.echo(mask(f"  hint: {e.hint}"), err=True)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"],
-                                           "max_content_width": 100})
-@click.version_option(__version__, prog_name="gridops")
-@click.option("--repo", "repo", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The GitOps repository (default: the git repository around the current "
-                   "folder).")
-@click.option("--settings", "settings_file", default=None,
-              help="The settings file, relative to the repository root (default: "
-                   "gridops.yaml, optional).")
-@click.option("--grid-url", help="Grid API base URL or sim://PATH (default: GRID_URL, then the "
-                                 "settings file).")
-@click.option("--pin-grid-url", "pin_url", envvar="GRIDOPS_PIN_GRID_URL", show_envvar=True,
-              help="The Grid the credentials belong to: against any other Grid URL, plan "
-                   "runs without credentials and apply refuses.")
-@click.option("--pin-grid-url-from", "pin_from", envvar="GRIDOPS_PIN_GRID_URL_FROM",
-              show_envvar=True, metavar="REV",
-              help="Pin the Grid URL of the settings file at commit REV (a pull request's "
-                   "base) when --pin-grid-url is not given.")
-@click.option("--log-format", type=click.Choice(["console", "json"]),
-              help="Log format on stderr (default: console, json when CI=true).")
-@click.option("-v", "--verbose", count=True, help="More log detail (-vv for debug).")
-@click.option("--no-color", is_flag=True,
-              help="No colour in the plan or the logs (also NO_COLOR; FORCE_COLOR forces it). "
-                   "Default: colour only at a terminal.")
-@click.pass_context
-def main(ctx: click.Context, repo: Path | None, settings_file: str | None, grid_url: str | None,
-         pin_url: str | None, pin_from: str | None, log_format: str | None, verbose: int,
-         no_color: bool) -> None:
-    """gridops: Grid BYOC clusters, the GitOps way.
-
-    Cluster YAML in git is the desired state; `plan` shows what would change in Grid,
-    `apply` makes it so, safely and idempotently.
-    """
-    _tune_gc(ctx)
-    env = dict(os.environ)
-    root = (repo or gitsource.find_repo_root(Path.cwd()) or Path.cwd()).resolve()
-    from reconciler.sources.secrets import Masker
-
-    resolver = _make_resolver(env, root)
-    masker = Masker(resolver, env)
-    color_err = use_color(sys.stderr, env, disabled=no_color)
-    from reconciler.logs import choose_format, configure_logging
-
-    configure_logging(fmt=choose_format(log_format, env, sys.stderr), verbose=verbose,
-                      masker=masker, color=color_err)
-    ctx.obj = App(root=root, settings_file=settings_file or SETTINGS_FILE, grid_url=grid_url,
-                  env=env, resolver=resolver, masker=masker, verbose=verbose,
-                  settings_given=settings_file is not None, pin_url=pin_url or None,
-                  pin_from=pin_from or None,
-                  color=use_color(sys.stdout, env, disabled=no_color), color_err=color_err)
-
-
 pass_app = click.make_pass_decorator(App)
+
 
 
 def confirm(app: App, auto_approve: bool, *, question: str = "Apply these changes?",

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler import run
-from reconciler.aws.leftovers import without_grid_role
-from reconciler.cli.app import App, confirm, main, pass_app
+from reconciler.cli.app import App, confirm, pass_app
 from reconciler.cli.completion import complete_cluster_names
 from reconciler.errors import (
     ConfigError,
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 def leftover_finder(app: App) -> run.LeftoverFinder:
     """Finds what a deleted cluster left in its account, by the region gridops recorded."""
     def find(entry: InventoryEntry) -> tuple[str, ...]:
+        from reconciler.aws.leftovers import without_grid_role
         from reconciler.aws.sweep import find_leftovers
 
         if not entry.region:
@@ -75,7 +75,7 @@ def with_preflight(app: App, ws: run.Workspace, the_plan: Plan, *, strict: bool)
     return replace(the_plan, warnings=(*the_plan.warnings, *notes))
 
 
-@main.command("preflight")
+@click.command("preflight")
 @click.argument("names", nargs=-1, shell_complete=complete_cluster_names)
 @pass_app
 def preflight_(app: App, names: tuple[str, ...]) -> None:
@@ -99,7 +99,7 @@ def preflight_(app: App, names: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
-@main.command()
+@click.command()
 @click.argument("name", shell_complete=complete_cluster_names)
 @click.option("--region", help="The region to sweep (default: the one gridops recorded).")
 @click.option("--delete", "delete_", is_flag=True, help="Delete what was found.")
@@ -114,6 +114,7 @@ def sweep(app: App, name: str, region: str | None, delete_: bool, yes: bool,
     Refuses while NAME still exists in Grid: its resources are in use.
     """
     from reconciler.aws.cleanup import delete_leftovers
+    from reconciler.aws.leftovers import without_grid_role
     from reconciler.aws.report import render_leftovers, render_sweep_results
     from reconciler.aws.sweep import find_leftovers
 

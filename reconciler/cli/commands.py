@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reconciler import run
-from reconciler.cli.app import App, confirm, main, pass_app
+from reconciler.cli.app import App, confirm, pass_app
 from reconciler.cli.aws import leftover_finder, with_preflight
 from reconciler.cli.completion import complete_cluster_names
 from reconciler.cli.github import (
@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # the plan's types load with the commands that make or read o
 
 # --- validate ---------------------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.argument("path", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
               default="text", show_default=True,
@@ -113,7 +113,7 @@ def _repo_relative(root: Path, path: str) -> str:
 
 # --- plan -------------------------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the plan to FILE for `gridops apply FILE`.")
@@ -175,7 +175,7 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
 
 # --- apply ------------------------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force-delete", is_flag=True,
@@ -353,7 +353,7 @@ def _wait(app: App, grid: GridAPI, the_plan: Plan, timeout: float, interval: flo
 
 # --- status, import, drift, force-unlock ------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the clusters as JSON.")
 @pass_app
 def status(app: App, as_json: bool) -> None:
@@ -371,7 +371,7 @@ def status(app: App, as_json: bool) -> None:
             else render.render_status_table(rows, color=app.color))
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("name", shell_complete=complete_cluster_names)
 @pass_app
 def import_(app: App, name: str) -> None:
@@ -384,7 +384,7 @@ def import_(app: App, name: str) -> None:
             "Run `gridops plan` to see how it compares with git.")
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--issue", is_flag=True,
               help="Keep one GitHub issue open while drift exists; close it when it is gone.")
@@ -412,7 +412,7 @@ def drift(app: App, /, as_json: bool, issue: bool, out_file: Path | None,
     sys.exit(run.exit_code_for_plan(the_plan))
 
 
-@main.command("force-unlock")
+@click.command("force-unlock")
 @click.argument("lock_id")
 @click.option("--force", is_flag=True,
               help="S3 state: release a lock younger than a run may last (its holder may be "
@@ -423,12 +423,3 @@ def force_unlock(app: App, lock_id: str, force: bool) -> None:
     ws = app.workspace()
     app.state(ws).force_unlock(lock_id, force=force)
     app.out(f"Released lock {lock_id}.")
-
-
-def _add_sim() -> None:
-    from reconciler.sim.cli import sim
-
-    main.add_command(sim)
-
-
-_add_sim()

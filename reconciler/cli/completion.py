@@ -9,16 +9,20 @@ Enable completion with click's own mechanism, e.g. for bash:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 def complete_cluster_names(ctx: click.Context, param: click.Parameter,
                            incomplete: str) -> list[CompletionItem]:
     """The names of the GridCluster documents that start with ``incomplete``, sorted, minus
     those already on the command line."""
+    from click.shell_completion import CompletionItem
+
     try:
         names = cluster_names(*_where(ctx))
     except Exception:  # noqa: BLE001 - a completion never fails loudly

@@ -1,5 +1,7 @@
 """What ``--help`` shows beyond the options: two or three examples for each main command and
-the exit codes (``reconciler.errors.EXIT_CODES``, the one table) on every command."""
+the exit codes (``reconciler.errors.EXIT_CODES``, the one table) on every command. The group
+adds them to a command when it loads it, and to itself when it shows its help: ``--version``
+needs none of it."""
 
 from __future__ import annotations
 
@@ -35,14 +37,16 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def add_help_epilogs(group: click.Group) -> None:
-    """Give every command under ``group`` (and the group) its examples and the exit codes."""
-    for path, command in _walk(group, ""):
-        examples = EXAMPLES.get(path, ())
-        command.epilog = epilog(examples)
+def add_help_epilogs(command: click.Command, path: str) -> None:
+    """Give ``command`` (at ``path``: ``sim`` for ``gridops sim``) and every command under it
+    their examples and the exit codes."""
+    for where, each in _walk(command, path):
+        each.epilog = help_epilog(where)
 
 
-def epilog(examples: tuple[str, ...]) -> str:
+def help_epilog(path: str) -> str:
+    """The examples of the command at ``path`` ("" for ``gridops`` itself) and the exit codes."""
+    examples = EXAMPLES.get(path, ())
     # \b keeps click from rewrapping the block.
     parts = []
     if examples:

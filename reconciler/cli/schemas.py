@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import click
 
-from reconciler.cli.app import App, main, pass_app
+from reconciler.cli.app import App, pass_app
 
 #: The names ``reconciler.sources.schema.SCHEMA_NAMES`` knows (a test keeps them equal), here so
 #: that --help does not import jsonschema.
 NAMES = ("cluster", "settings")
 
 
-@main.command("schema")
+@click.command("schema")
 @click.argument("name", type=click.Choice(NAMES), default="cluster")
 @click.option("--path", "show_path", is_flag=True,
               help="Print where the installed schema file is instead of its text.")

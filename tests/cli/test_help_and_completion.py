@@ -18,9 +18,14 @@ MAIN_COMMANDS = ["validate", "plan", "apply", "status", "drift", "import", "pref
                  "schema"]
 
 
+def _subcommand(group: click.Group, name: str) -> click.Command | None:
+    return group.get_command(click.Context(group), name)  # gridops loads its commands by name
+
+
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = [path]
-    for name, command in sorted(group.commands.items()):
+    for name in group.list_commands(click.Context(group)):
+        command = _subcommand(group, name)
         found += (_commands(command, (*path, name)) if isinstance(command, click.Group)
                   else [(*path, name)])
     return found
@@ -56,10 +61,21 @@ def _example_args(example: str) -> list[str]:
 def test_every_example_parses_with_the_real_options(example: str) -> None:
     args = _example_args(example)
     command: click.Command = main
-    while isinstance(command, click.Group) and args and args[0] in command.commands:
-        command = command.commands[args.pop(0)]
+    while isinstance(command, click.Group) and args:
+        sub = _subcommand(command, args[0])
+        if sub is None:
+            break
+        command = sub
+        args.pop(0)
     assert not isinstance(command, click.Group) or not args, example
     command.make_context(command.name or "gridops", list(args))  # raises on a bad option
+
+
+def test_the_group_lists_and_loads_every_command() -> None:
+    names = [path[0] for path in _commands(main) if len(path) == 1]
+
+    assert names == sorted([*MAIN_COMMANDS, "force-unlock", "sim"])
+    assert ("sim", "serve") in _commands(main)
 
 
 def test_examples_are_only_for_commands_that_exist() -> None:

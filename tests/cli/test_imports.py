@@ -1,9 +1,12 @@
 """What a command loads: `validate`, `--help` and `--version` start neither AWS, deepdiff,
-pydantic nor GitPython (whose import runs `git version`), and start no process. Checked in a
-fresh interpreter through `sys.modules` and a recording `subprocess.Popen`, never by time."""
+pydantic nor GitPython (whose import runs `git version`), and start no process; `--version`
+loads click and the group alone, `--help` the command definitions and nothing they only use
+when they run. Checked in a fresh interpreter through `sys.modules` and a recording
+`subprocess.Popen`, never by time."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -15,6 +18,20 @@ import pytest
 from tests.cli.conftest import SECRET_A, SECRET_B, GitOpsRepo
 
 HEAVY = ("boto3", "botocore", "deepdiff", "pydantic", "git")
+#: What `--version` may load beyond click: the ``gridops`` group and its package.
+GROUP = {"reconciler", "reconciler.cli", "reconciler.cli.group"}
+#: What `--help` may run of gridops beyond the group: the command definitions, what they are
+#: made with (the shared options, completion, the examples and exit codes of their help, the
+#: fault kinds `sim serve`'s options list) and the deferral of what they use when they run
+#: (``reconciler.lazy``, and ``reconciler.views``, the package of the deferred render).
+DEFINITIONS = GROUP | {
+    "reconciler.cli.app", "reconciler.cli.aws", "reconciler.cli.commands",
+    "reconciler.cli.completion", "reconciler.cli.github", "reconciler.cli.help",
+    "reconciler.cli.schemas", "reconciler.errors", "reconciler.sim", "reconciler.sim.cli",
+    "reconciler.sim.faultkinds", "reconciler.lazy", "reconciler.views",
+}
+#: Standard modules that only running a command needs.
+RUN_STDLIB = {"logging", "random", "signal", "traceback"}
 
 _CHILD = """
 import json, subprocess, sys
@@ -36,6 +53,34 @@ print(json.dumps({"code": code, "started": started,
                   "ran": [m for m in ("reconciler.run", "structlog", "yaml") if is_loaded(m)],
                   "modules": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)}))
 """.replace("HEAVY", repr(HEAVY))
+
+
+#: A click group of one option and one command: what click itself loads to run the same
+#: arguments (its help formatting, gettext's look-up of the locale).
+_PLAIN_GROUP = """
+import click
+@click.group()
+@click.version_option("0")
+@click.option("--repo")
+def main(repo):
+    pass
+@main.command()
+def plan():
+    "Show a plan."
+"""
+
+#: Runs MAIN's ``main`` on the arguments and prints the modules whose code ran.
+_RAN_CHILD = """
+import sys
+MAIN
+try:
+    main(sys.argv[1:], prog_name="gridops")
+except SystemExit:
+    pass
+modules = list(sys.modules)
+from reconciler.lazy import is_loaded
+print(sorted(m for m in modules if is_loaded(m)))
+"""
 
 
 def _loaded(args: list[str], cwd: Path) -> dict[str, object]:
@@ -75,3 +120,32 @@ def test_plan_loads_git_when_it_needs_the_commit(gitops: GitOpsRepo) -> None:
     assert "git" in report["modules"]
     assert report["ran"] == ["reconciler.run", "structlog", "yaml"]
     assert any("git" in command for command in report["started"])  # type: ignore[attr-defined]
+
+
+def _beyond_click(args: list[str], cwd: Path) -> set[str]:
+    """The modules whose code ran for ``gridops ARGS`` and not for a plain click group."""
+    def ran(main: str) -> set[str]:
+        done = subprocess.run([sys.executable, "-c", _RAN_CHILD.replace("MAIN", main), *args],
+                              cwd=cwd, capture_output=True, text=True, timeout=60, check=True)
+        return set(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+
+    return ran("from reconciler.cli import main") - ran(_PLAIN_GROUP)
+
+
+def test_version_loads_the_group_alone(tmp_path: Path) -> None:
+    beyond = _beyond_click(["--version"], tmp_path)
+
+    assert beyond <= GROUP, f"--version ran {sorted(beyond - GROUP)}"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"]], ids=["help", "h"])
+def test_help_loads_the_command_definitions_and_nothing_they_use_to_run(
+        tmp_path: Path, args: list[str]) -> None:
+    beyond = _beyond_click(args, tmp_path)
+
+    gridops = {m for m in beyond if m.split(".")[0] == "reconciler"}
+    assert gridops <= DEFINITIONS, f"{args} ran {sorted(gridops - DEFINITIONS)}"
+    assert "reconciler.cli.commands" in gridops  # the listing shows each command's help
+    others = {m.split(".")[0] for m in beyond} - {"reconciler", "click"}
+    assert others <= sys.stdlib_module_names, f"{args} imported {sorted(others)}"
+    assert beyond & RUN_STDLIB == set(), f"{args} imported {sorted(beyond & RUN_STDLIB)}"
