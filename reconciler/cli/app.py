@@ -9,7 +9,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -18,6 +17,8 @@ from reconciler import run
 from reconciler.errors import Aborted, ConfigError
 
 if TYPE_CHECKING:  # the values a command uses load with the command
+    from pathlib import Path
+
     from reconciler.ports import GridAPI, LockInfo, StateBackend
     from reconciler.sources.secrets import Masker, Resolver
 
@@ -109,6 +110,8 @@ class App:
                                    "(--pin-grid-url, the repository variable GRID_URL)")
         if problem:
             self.warn_once(problem)
+        from pathlib import Path
+
         home = Path(self.env.get("HOME", "~")).expanduser()
         with open_grid(self.url(ws), env=self.env, home=home, repo_root=self.root,
                        send_credentials=problem is None, on_secret=self.masker.add) as client:
@@ -137,6 +140,8 @@ def make_app(ctx: click.Context, *, repo: str | None, settings_file: str | None,
              grid_url: str | None, pin_url: str | None, pin_from: str | None,
              log_format: str | None, verbose: int, no_color: bool) -> App:
     """The ``App`` for the group's options; logging set up, the collector tuned for the run."""
+    from pathlib import Path
+
     from reconciler.logs import choose_format, configure_logging
     from reconciler.sources import gitsource
     from reconciler.sources.secrets import Masker
@@ -187,6 +192,19 @@ def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
 
 pass_app = click.make_pass_decorator(App)
 
+
+class FilePath(click.Path):
+    """A file named on the command line, given to the command as a ``pathlib.Path``. Not
+    ``click.Path(path_type=Path)``: that needs pathlib loaded to declare the option, and
+    ``gridops --help`` needs no pathlib (its import is a quarter of Python's start-up)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False)
+
+    def coerce_path_result(self, value: str | os.PathLike[str]) -> Path:
+        from pathlib import Path
+
+        return Path(value)
 
 
 def confirm(app: App, auto_approve: bool, *, question: str = "Apply these changes?",

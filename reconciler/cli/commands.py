@@ -6,13 +6,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler import run
-from reconciler.cli.app import App, confirm, pass_app
+from reconciler.cli.app import App, FilePath, confirm, pass_app
 from reconciler.cli.aws import leftover_finder, with_preflight
 from reconciler.cli.completion import complete_cluster_names
 from reconciler.cli.github import (
@@ -33,6 +32,8 @@ from reconciler.errors import (
 from reconciler.views import render
 
 if TYPE_CHECKING:  # the plan's types load with the commands that make or read one
+    from pathlib import Path
+
     from reconciler.plan.types import ApplyResult, Plan
     from reconciler.ports import GridAPI
 
@@ -99,6 +100,8 @@ class _ValidationFailed(GridopsError):
 def _repo_relative(root: Path, path: str) -> str:
     """PATH relative to the repository root; a relative PATH is looked up from the current
     folder, then from the repository root (for --repo)."""
+    from pathlib import Path
+
     given = Path(path)
     candidates = [given] if given.is_absolute() else [Path.cwd() / given, root / given]
     found = next((c for c in candidates if c.exists()), None)
@@ -115,7 +118,7 @@ def _repo_relative(root: Path, path: str) -> str:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", type=FilePath(),
               help="Save the plan to FILE for `gridops apply FILE`.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when live matches git (or is on its way), 2 when it differs in any "
@@ -176,7 +179,7 @@ def _write_plan(path: Path, the_plan: Plan) -> None:
 # --- apply ------------------------------------------------------------------------------------
 
 @click.command()
-@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("plan_file", required=False, type=FilePath())
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force-delete", is_flag=True,
               help="Delete with force=true: Grid forgets the cluster at once and leaves its AWS "
@@ -388,7 +391,7 @@ def import_(app: App, name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("--issue", is_flag=True,
               help="Keep one GitHub issue open while drift exists; close it when it is gone.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out_file", type=FilePath(),
               help="Save the plan to FILE (for a workflow artifact).")
 @github_options
 @pass_app

@@ -8,12 +8,13 @@ Enable completion with click's own mechanism, e.g. for bash:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from click.shell_completion import CompletionItem
 
 
@@ -50,6 +51,8 @@ def cluster_names(root: Path, settings_file: str) -> list[str]:
 
 
 def _where(ctx: click.Context) -> tuple[Path, str]:
+    from pathlib import Path
+
     from reconciler.sources import gitsource
     from reconciler.sources.settings import SETTINGS_FILE
 

@@ -5,7 +5,6 @@ load when ``serve`` runs."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -25,7 +24,7 @@ def sim() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free port).")
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False),
               help="SQLite file holding the emulator's state (created when missing).")
 @click.option("--user-id", required=True, envvar="GRID_USER_ID",
               help="User id callers must send (or GRID_USER_ID).")
@@ -59,13 +58,14 @@ def sim() -> None:
               help="A Grid username 'grid login --username' accepts (the user id always is).")
 @click.option("-v", "--verbose", is_flag=True,
               help="Print every API request (method, path, status, fault) on stderr.")
-def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_seconds: float,
+def serve(host: str, port: int, db: str, user_id: str, api_key: str, create_seconds: float,
           delete_seconds: float, latency: float, fail: tuple[str, ...], fault_rate: float,
           fault_seed: int | None, fault_kinds: str, fault_method: str, fault_path: str,
           fault_after_commit: float, fault_hang_seconds: float, failed_polls: int,
           username: str, verbose: bool) -> None:
     """Answer the Grid cluster API on HOST:PORT until stopped (Ctrl-C)."""
     import signal
+    from pathlib import Path
 
     from reconciler.sim.faults import FaultPolicy, parse_kinds
 
@@ -79,7 +79,7 @@ def serve(host: str, port: int, db: Path, user_id: str, api_key: str, create_sec
     _configure_logging()
     from reconciler.sim.server import SimServer  # not loaded for the other commands
 
-    server = SimServer(db, host=host, port=port, user_id=user_id, api_key=api_key,
+    server = SimServer(Path(db), host=host, port=port, user_id=user_id, api_key=api_key,
                        create_seconds=create_seconds, delete_seconds=delete_seconds,
                        latency_seconds=latency, failures=failures, fault_policy=policy,
                        failed_polls=failed_polls, username=username,
