@@ -1,7 +1,10 @@
 """`make bench`, the apply part: `gridops apply` of N new clusters through the CLI against the
-embedded emulator (sim://, creates RUNNING at once), timed end to end, with the time of a plan
-of the same repository beside it, and the peak RSS of each run. Prints figures; asserts
-nothing about time.
+emulator (creates RUNNING at once), timed end to end, with the time of a plan of the same
+repository beside it, and the peak RSS of each run. Prints figures; asserts nothing about time.
+
+The emulator runs in this script's process, as Grid runs elsewhere, so the figures are
+gridops' own; one more line runs it inside gridops (a sim:// URL), where the two share one
+interpreter lock.
 
 The concurrency floor at latency L is L x (1 + N / parallelism): one list call, then N creates
 parallelism at a time.
@@ -12,6 +15,7 @@ parallelism at a time.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -20,6 +24,10 @@ import time
 from pathlib import Path
 
 import git
+import structlog
+
+from bench import byte_compile
+from reconciler.sim.server import SimServer
 
 GRIDOPS = Path(sys.executable).with_name("gridops")
 SETTINGS = """\
@@ -53,9 +61,13 @@ def make_repo(root: Path, count: int) -> None:
     repo.index.commit("bench clusters")
 
 
+USER, KEY = "bench-user", "bench-key-0a1b2c3d"
+
+
 def timed(args: list[str], root: Path, url: str) -> tuple[float, float, int]:
     """(seconds, peak RSS in MB, exit code) of one gridops run."""
-    env = {**os.environ, "GRID_URL": url, "BENCH_EXTERNAL_ID": "bench-external-id"}
+    env = {**os.environ, "GRID_URL": url, "BENCH_EXTERNAL_ID": "bench-external-id",
+           "GRID_USER_ID": USER, "GRID_API_KEY": KEY}
     start = time.perf_counter()
     process = subprocess.Popen([str(GRIDOPS), "--repo", str(root), *args], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -66,31 +78,43 @@ def timed(args: list[str], root: Path, url: str) -> tuple[float, float, int]:
     return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def bench(count: int, latency: float, parallelism: int) -> None:
+def bench(count: int, latency: float, parallelism: int, *, in_process: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="gridops-bench-apply-") as folder:
         root = Path(folder) / "repo"
         make_repo(root, count)
-        url = f"sim://{folder}/sim.db?createSeconds=0&latency={latency:g}"
-        plan_s, plan_rss, _ = timed(["plan"], root, url)
-        apply_s, apply_rss, code = timed(["apply", "--auto-approve", "--parallelism",
-                                          str(parallelism)], root, url)
+        if in_process:
+            url = f"sim://{folder}/sim.db?createSeconds=0&latency={latency:g}"
+            plan_s, plan_rss, _ = timed(["plan"], root, url)
+            apply_s, apply_rss, code = timed(["apply", "--auto-approve", "--parallelism",
+                                              str(parallelism)], root, url)
+        else:
+            with SimServer(Path(folder) / "sim.db", user_id=USER, api_key=KEY,
+                           create_seconds=0, latency_seconds=latency) as server:
+                plan_s, plan_rss, _ = timed(["plan"], root, server.url)
+                apply_s, apply_rss, code = timed(["apply", "--auto-approve", "--parallelism",
+                                                  str(parallelism)], root, server.url)
     floor = latency * (1 + count / parallelism)
     line = (f"apply {count:>5} creates  latency {latency * 1000:>4.0f} ms  parallelism "
             f"{parallelism:>3}: {apply_s:6.2f} s (plan alone {plan_s:5.2f} s)  peak RSS "
             f"{apply_rss:5.0f} MB")
     if latency:
         line += f"  floor {floor:5.2f} s  ratio {apply_s / floor:4.1f}x"
+    if in_process:
+        line += "  (emulator inside gridops)"
     print(line + ("" if code == 0 else f"  EXIT {code}"), flush=True)
 
 
 def main(argv: list[str]) -> None:
-    print("apply (gridops apply through the CLI, end to end; the emulator in-process)")
+    byte_compile()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    print("apply (gridops apply through the CLI, end to end; the emulator in this process)")
     if len(argv) >= 2:
         bench(int(argv[0]), float(argv[1]), int(argv[2]) if len(argv) > 2 else 10)
         return
     bench(1000, 0.0, 10)
     bench(200, 0.05, 10)
     bench(200, 0.05, 1)
+    bench(1000, 0.0, 10, in_process=True)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,9 @@ def annotate(app: App, findings: Any) -> None:
 def publish_plan_comment(app: App, gh: Any, the_plan: Plan | None, findings: list[Any], *,
                   ws: run.Workspace | None = None, error: GridopsError | None = None) -> None:
     """The plan comment (with --comment) and the job summary (inside Actions)."""
+    summary = gh.step_summary if gh else app.env.get("GITHUB_STEP_SUMMARY")
+    if not summary and gh is None:
+        return
     from reconciler.github.prview import split_for_pull_request
     from reconciler.github.publish import publish_plan, summarize_plan
 
@@ -80,7 +83,6 @@ def publish_plan_comment(app: App, gh: Any, the_plan: Plan | None, findings: lis
         the_plan, pr_view = split_for_pull_request(
             the_plan, app.root, base=gh.base_sha, head=gh.head_sha or ws.desired.git_sha,
             clusters_dir=ws.settings.clusters_dir)
-    summary = gh.step_summary if gh else app.env.get("GITHUB_STEP_SUMMARY")
     summarize_plan(summary, the_plan, findings=findings, masker=app.masker,
                    settings_file=settings_file, run_url=gh.run_url if gh else "",
                    pr_view=pr_view)
@@ -97,12 +99,14 @@ def publish_apply_outcome(app: App, gh: Any, ws: run.Workspace | None, result: A
                           the_plan: Plan | None) -> None:
     """The apply outcome in the job summary (inside Actions) and, with --comment, on the pull
     request the commit came from. ``ws`` is None when apply stopped before loading it."""
+    summary = gh.step_summary if gh else app.env.get("GITHUB_STEP_SUMMARY")
+    if not summary and gh is None:
+        return
     from reconciler.github.publish import publish_apply, summarize_apply
 
     settings_file = ws.settings.file if ws else app.settings_file
     self_heal = ws.settings.self_heal if ws else True
     sha = ws.desired.git_sha if ws else (gh.head_sha if gh else None)
-    summary = gh.step_summary if gh else app.env.get("GITHUB_STEP_SUMMARY")
     summarize_apply(summary, result, the_plan, masker=app.masker, settings_file=settings_file,
                     run_url=gh.run_url if gh else "", applied_sha=sha, self_heal=self_heal)
     if gh is None:

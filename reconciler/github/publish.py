@@ -119,7 +119,10 @@ def summarize_plan(path: str | Path | None, plan: Plan | None, *,
                    findings: Sequence[Finding], masker: Masker, settings_file: str,
                    run_url: str = "", planned_sha: str | None = None,
                    pr_view: bool = False) -> bool:
-    """Append the plan to the job summary (whole, up to the summary's 1 MiB)."""
+    """Append the plan to the job summary (whole, up to the summary's 1 MiB). Outside Actions
+    (no ``path``) nothing is rendered."""
+    if not path:
+        return False
     markdown = render_plan_comment(
         plan, settings_file=settings_file, findings=findings, run_url=run_url,
         planned_sha=planned_sha or (plan.git_sha if plan else None), pr_view=pr_view,
@@ -130,6 +133,10 @@ def summarize_plan(path: str | Path | None, plan: Plan | None, *,
 def summarize_apply(path: str | Path | None, result: ApplyResult, plan: Plan | None, *,
                     masker: Masker, settings_file: str, run_url: str = "",
                     applied_sha: str | None = None, self_heal: bool = True) -> bool:
+    """Append the apply outcome to the job summary; outside Actions (no ``path``) nothing is
+    rendered."""
+    if not path:
+        return False
     markdown = render_apply_comment(
         result, plan, settings_file=settings_file, run_url=run_url, applied_sha=applied_sha,
         self_heal=self_heal, limit=SUMMARY_SHARE, mask=masker.mask)

@@ -96,10 +96,11 @@ def open_grid(url: str, *, env: Mapping[str, str], home: Path, repo_root: Path,
     sent. ``send_credentials`` False sends none (a Grid that is not the pinned one);
     ``on_secret`` hears every credential used, so it can be masked."""
     from reconciler.live.client import GridClient
-    from reconciler.sim.server import SimServer
 
     target = check_grid_url(url)
     if target.kind == KIND_SIM:
+        from reconciler.sim.server import SimServer  # only a sim:// URL loads the emulator
+
         sim = parse_sim_url(url, env=env, repo_root=repo_root)
         credentials = _sim_credentials(env if send_credentials else {})
         with SimServer(sim.db_path, user_id=credentials.user_id, api_key=credentials.api_key,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import os
 import posixpath
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -357,21 +358,19 @@ def read_cluster_files(repo_root: Path, clusters_dir: str, *,
                                                 "clustersDir in gridops.yaml")]
     files: dict[str, bytes] = {}
     findings: list[Finding] = []
-    paths = _walk(top, root, findings) if top.is_dir() else [top]
-    for path in paths:
-        key = path.relative_to(repo_root).as_posix()
-        problem = _symlink_problem(path, root)
-        if problem:
-            findings.append(Finding(printable(key), 1, 1, problem))
-        elif path.is_file():
-            try:
-                size = path.stat().st_size
-                if size > max_bytes:
-                    findings.append(too_large(key, size, max_bytes))
-                    continue
-                files[key] = path.read_bytes()
-            except OSError as e:
-                findings.append(Finding(key, 1, 1, f"cannot read the file: {e.strerror}"))
+    top_key = top.relative_to(repo_root).as_posix()
+    paths = _walk(top, top_key, root, findings) if top.is_dir() else [(top_key, top)]
+    for key, path in paths:
+        try:
+            status = path.stat()
+            if not stat.S_ISREG(status.st_mode):
+                continue
+            if status.st_size > max_bytes:
+                findings.append(too_large(key, status.st_size, max_bytes))
+                continue
+            files[key] = path.read_bytes()
+        except OSError as e:
+            findings.append(Finding(key, 1, 1, f"cannot read the file: {e.strerror}"))
     return files, findings
 
 
@@ -380,34 +379,38 @@ def is_cluster_file(name: str) -> bool:
     return name.lower().endswith(CLUSTER_FILE_SUFFIXES)
 
 
-def _walk(top: Path, root: Path, findings: list[Finding],
-          ancestors: frozenset[str] = frozenset()) -> list[Path]:
-    """Cluster files under ``top``, sorted. A symlinked folder inside the repository is
-    followed (once per real folder on the way down, so a loop ends with a finding); a name
-    with control characters is a finding and is not read."""
-    found: list[Path] = []
+def _walk(top: Path, top_key: str, root: Path, findings: list[Finding],
+          ancestors: frozenset[str] = frozenset()) -> list[tuple[str, Path]]:
+    """Cluster files under ``top`` (whose repo-relative path is ``top_key``), sorted, each
+    with its repo-relative path. A symlinked folder inside the repository is followed (once
+    per real folder on the way down, so a loop ends with a finding); a name with control
+    characters is a finding and is not read. A link leading out of the repository is a
+    finding here, so no file returned is one."""
+    found: list[tuple[str, Path]] = []
     real = os.path.realpath(top)
     ancestors = ancestors | {real}
-    for entry in sorted(top.iterdir()):
+    with os.scandir(top) as listing:
+        entries = sorted(listing, key=lambda e: e.name)
+    for entry in entries:
         if entry.name.startswith("."):
             continue
-        key = entry.relative_to(root).as_posix() if entry.is_relative_to(root) else str(entry)
+        key, path = f"{top_key}/{entry.name}", top / entry.name
         if has_unsafe(entry.name):
             findings.append(Finding(printable(key), 0, 0, "the file name holds control or "
                                     "invisible characters: rename it"))
             continue
-        problem = _symlink_problem(entry, root) if entry.is_symlink() else None
+        problem = _symlink_problem(path, root) if entry.is_symlink() else None
         if problem:  # a broken link is reported whatever its name: it may have been a folder
             findings.append(Finding(printable(key), 1, 1, problem))
             continue
         if entry.is_dir():
-            if os.path.realpath(entry) in ancestors:
+            if os.path.realpath(path) in ancestors:
                 findings.append(Finding(printable(key), 1, 1, "symlinked folder loops back to "
-                                        f"{printable(os.readlink(entry))}: remove the link"))
+                                        f"{printable(os.readlink(path))}: remove the link"))
                 continue
-            found += _walk(entry, root, findings, ancestors)
+            found += _walk(path, key, root, findings, ancestors)
         elif is_cluster_file(entry.name):
-            found.append(entry)
+            found.append((key, path))
     return found
 
 

@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -176,7 +176,32 @@ def _skip_subtree(loader: Any) -> Node:
     return SequenceNode(_TAG + "seq", [], start.start_mark, start.end_mark)
 
 
-class _PureLoader(yaml.SafeLoader):
+class _RememberingResolver(Resolver):
+    """PyYAML's resolver, remembering the tag of each plain scalar it has resolved: the
+    resolver tries a list of patterns for every scalar, yet cluster files repeat the same few
+    values (regions, instance types, keys) thousands of times. A tag depends only on the
+    value and how it was written (no path resolvers are registered), so the answer is the
+    same every time. The memory is bounded (``_RESOLVED_LIMIT`` values)."""
+
+    _resolved: ClassVar[dict[tuple[str, tuple[bool, bool]], str]] = {}
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode or not isinstance(value, str):
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        key = (value, tuple(implicit))
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            if len(self._resolved) < _RESOLVED_LIMIT:
+                self._resolved[key] = tag
+        return tag
+
+
+#: how many distinct scalars the resolver remembers
+_RESOLVED_LIMIT = 50_000
+
+
+class _PureLoader(_RememberingResolver, yaml.SafeLoader):
     """PyYAML's pure-Python loader, refusing aliases."""
 
     def __init__(self, stream: str) -> None:
@@ -196,26 +221,26 @@ if yaml.__with_libyaml__:
     from yaml._yaml import CParser
     from yaml.composer import Composer
 
-    class _FastLoader(Composer, CParser, Resolver):
+    class _FastLoader(Composer, CParser, _RememberingResolver):
         """libyaml's parser (events with marks, several times faster) under PyYAML's
         Python composer, so aliases are refused the same way."""
 
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             Composer.__init__(self)
-            Resolver.__init__(self)
+            _RememberingResolver.__init__(self)
             self.alias_marks: list[yaml.Mark] = []
             self.depth = 0
 
         def compose_node(self, parent: Node | None, index: int) -> Node | None:
             return _compose_limited(self, parent, index, super().compose_node)
 
-    class _CLoader(CParser, Resolver):
+    class _CLoader(CParser, _RememberingResolver):
         """libyaml's parser and composer, both in C: for text that holds no alias."""
 
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
-            Resolver.__init__(self)
+            _RememberingResolver.__init__(self)
             self.alias_marks: list[yaml.Mark] = []
 
     def _new_loader(text: str) -> _Composing:

@@ -141,6 +141,23 @@ def test_validate_refuses_a_file_over_the_size_limit_without_reading_it(
     assert "Traceback" not in result.output
 
 
+def test_apply_refuses_a_committed_file_over_the_size_limit_and_changes_nothing(
+        gitops: GitOpsRepo) -> None:
+    gitops.write("gridops.yaml", (gitops.root / "gridops.yaml").read_text()
+                 + "maxFileBytes: 4096\n")
+    gitops.write("clusters/team-a/gamma.yaml", cluster_doc("gamma") + "#" * 5000)
+    gitops.commit("an oversized cluster file")
+    size = len((gitops.root / "clusters/team-a/gamma.yaml").read_bytes())
+
+    result = gitops.gridops("apply", "--auto-approve")
+
+    assert result.exit_code == 1, result.output
+    assert f"clusters/team-a/gamma.yaml:1:1: the file is {size:,} bytes" in result.output
+    assert "more than the 4,096 bytes (4.0 KiB) one file may hold" in result.output
+    assert "Traceback" not in result.output
+    assert gitops.live().keys() <= {"grid-cloud-prod"}, "nothing may be created"
+
+
 def test_a_raised_size_limit_reads_the_larger_file(gitops: GitOpsRepo) -> None:
     doc = cluster_doc("gamma") + "#" * (1024 * 1024)
     gitops.write("clusters/team-a/gamma.yaml", doc)

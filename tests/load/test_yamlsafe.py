@@ -208,3 +208,14 @@ def test_size_limit_can_be_raised() -> None:
     documents, findings = parse_documents(text, "clusters/a.yaml", max_bytes=2 * 1024 * 1024)
 
     assert findings == [] and documents[0].value == {"a": 1}
+
+
+def test_a_value_keeps_its_type_however_often_and_however_it_was_written() -> None:
+    # the resolver remembers tags by value and by how the value was written: a quoted 1 is
+    # a string and a plain 1 a number, in one file and in every later one
+    text = b"a: '1'\nb: 1\nc: \"true\"\nd: true\ne: null\nf: 'null'\ng: 1.5\n"
+    for _ in range(3):
+        documents, findings = parse_documents(text, "clusters/a.yaml")
+        assert findings == []
+        assert documents[0].value == {"a": "1", "b": 1, "c": "true", "d": True, "e": None,
+                                      "f": "null", "g": 1.5}
