@@ -25,8 +25,8 @@ from pathlib import Path
 
 import git
 import structlog
-
 from bench import byte_compile
+
 from reconciler.sim.server import SimServer
 
 GRIDOPS = Path(sys.executable).with_name("gridops")
