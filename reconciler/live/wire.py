@@ -15,7 +15,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from reconciler.live.codec import read_int
+from reconciler.live.codec import MAPPINGS, read_int
 from reconciler.model import (
     PHASE_DELETED,
     PHASE_FAILED,
@@ -47,9 +47,6 @@ _BOOL_FIELDS = frozenset({
     "enableDatastoreTransitionToIntelligentTiering",
     "enableExperimentTransitionToIntelligentTiering",
 })
-#: ``isinstance(x, _MAPPINGS)`` answers for a dict (every decoded JSON object) at C speed
-#: and asks the slower ABC check only for anything else
-_MAPPINGS = (dict, Mapping)
 _LIST_FIELDS = frozenset({"azSkipIds", "instanceTypes"})
 #: Keys the AWS driver spec knows as strings (grid-api.md); an omitted one means "".
 _STRING_FIELDS = frozenset({
@@ -105,15 +102,15 @@ def kubernetes_of(spec: Mapping[str, Any]) -> Mapping[str, Any]:
     """``spec.driver.kubernetes``, or an empty mapping when any level is missing."""
     node: Any = spec
     for key in AWS_PATH[:-1]:
-        node = node.get(key) if isinstance(node, _MAPPINGS) else None
-    return node if isinstance(node, _MAPPINGS) else {}
+        node = node.get(key) if isinstance(node, MAPPINGS) else None
+    return node if isinstance(node, MAPPINGS) else {}
 
 
 def value_at(spec: Mapping[str, Any], path: str) -> Any:
     """The value at the dotted wire ``path`` of ``spec``, or None."""
     node: Any = spec
     for key in path.split("."):
-        node = node.get(key) if isinstance(node, _MAPPINGS) else None
+        node = node.get(key) if isinstance(node, MAPPINGS) else None
     return node
 
 
@@ -121,8 +118,8 @@ def aws_of(spec: Mapping[str, Any]) -> Mapping[str, Any]:
     """``spec.driver.kubernetes.aws``, or an empty mapping when any level is missing."""
     node: Any = spec
     for key in AWS_PATH:
-        node = node.get(key) if isinstance(node, _MAPPINGS) else None
-    return node if isinstance(node, _MAPPINGS) else {}
+        node = node.get(key) if isinstance(node, MAPPINGS) else None
+    return node if isinstance(node, MAPPINGS) else {}
 
 
 # --- the managed view -------------------------------------------------------------------------
@@ -180,7 +177,7 @@ def matches_sent(sent: Mapping[str, Any], live_spec: Mapping[str, Any]) -> bool:
 def _instances_view(value: Any) -> dict[str, dict[str, Any]]:
     view: dict[str, dict[str, Any]] = {}
     for item in value if isinstance(value, list) else []:
-        if not isinstance(item, _MAPPINGS) or not item.get("name"):
+        if not isinstance(item, MAPPINGS) or not item.get("name"):
             continue
         count = _as_int(item.get("overprovisionedOndemandCount"))
         entry = {"overprovisionedOndemandCount": count}
@@ -273,8 +270,11 @@ def _ensure_path(spec: dict[str, Any], path: Sequence[str]) -> dict[str, Any]:
 # --- fingerprint ------------------------------------------------------------------------------
 
 def live_fingerprint(live: Sequence[LiveCluster]) -> str:
-    """sha256 of what a plan saw of the BYOC clusters: identity, lifecycle and every AWS
-    driver field except the secrets.
+    """sha256 of what a plan saw of the BYOC clusters: identity, lifecycle, the performance
+    profile and every ``driver.kubernetes`` field (the AWS driver's too) except the secrets,
+    as Grid wrote them. (As written rather than normalised: a Grid that wrote the same
+    spec differently would make a saved plan stale, which is the safe side, and hashing
+    the answer as it came costs half as much as building each cluster's view again.)
 
     The phase counts only as far as it can make a saved plan wrong: a cluster moving on from
     QUEUED or PENDING to RUNNING (which takes minutes and changes nothing the plan would send)
@@ -283,9 +283,11 @@ def live_fingerprint(live: Sequence[LiveCluster]) -> str:
     rows = [
         {"name": c.name, "id": c.id, "phase": _phase_class(c.phase),
          "desiredState": c.desired_state,
-         "view": managed_view(c.spec, [k for k in aws_of(c.spec) if k not in SECRET_AWS_KEYS],
-                              [k for k in kubernetes_of(c.spec)
-                               if k != "aws" and k not in SECRET_KUBERNETES_KEYS])}
+         "performanceProfile": c.spec.get("performanceProfile") or PROFILE_UNSPECIFIED,
+         "kubernetes": {key: value for key, value in kubernetes_of(c.spec).items()
+                        if key != "aws" and key not in SECRET_KUBERNETES_KEYS},
+         "aws": {key: value for key, value in aws_of(c.spec).items()
+                 if key not in SECRET_AWS_KEYS}}
         for c in sorted(live, key=lambda c: c.name) if c.is_byoc or c.unknown
     ]
     canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
