@@ -84,11 +84,16 @@ def load_desired(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_BYT
     defaults, broken_folders, more = _index_defaults([p for p in parsed if p.kind == KIND_DEFAULTS])
     findings += more + check_unique_names(p.document for p in clusters)
     desired: dict[str, DesiredCluster] = {}
+    #: per folder: its defaults documents, farthest first, and the fields they write
+    folder_layers: dict[str, tuple[list[YamlDocument], dict[str, SourceLocation]]] = {}
     for cluster in clusters:
         folder = posixpath.dirname(cluster.document.file)
         if not cluster.valid or any(_covers(b, folder) for b in broken_folders):
             continue
-        layers = [d for f, d in sorted(defaults.items()) if _covers(f, folder)]
+        if folder not in folder_layers:
+            found = [d for f, d in sorted(defaults.items()) if _covers(f, folder)]
+            folder_layers[folder] = found, dict(field_sources(found))
+        layers, layer_sources = folder_layers[folder]
         values = [d.value for d in layers]
         output: OutputSpec | None = None
         if "selfManaged" in cluster.document.value.get("spec", {}):
@@ -103,7 +108,8 @@ def load_desired(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_BYT
         if not missing:
             built = build_cluster(cluster.document, merged, output)
             desired.setdefault(built.name, replace(
-                built, field_sources=_sources(layers, cluster.document, output)))
+                built, field_sources=_sources(layers, cluster.document, output,
+                                              layer_sources)))
     return desired, sort_findings(findings)
 
 
@@ -229,24 +235,27 @@ def merge_defaults(cluster: Mapping[str, Any],
 
 
 def _sources(layers: Sequence[YamlDocument], document: YamlDocument,
-             output: OutputSpec | None) -> tuple[tuple[str, SourceLocation], ...]:
-    """``field_sources``, with the fields a self-managed cluster's output sets between its
-    defaults and its own document (named by the output, line 0)."""
-    if output is None:
-        return field_sources([*layers, document])
-    where = SourceLocation(dict(output.inputs).get("source", "terraform output"))
-    found = dict(field_sources(layers))
-    for key, value in output.spec.items():
-        if key == "aws":
-            found.update((f"spec.aws.{k}", where) for k in value)
-        elif key == "instanceTypes":
-            found = {k: v for k, v in found.items() if not k.startswith("spec.instanceTypes")}
-            found.update((f"spec.instanceTypes[{i['name']}]", where) for i in value)
-        else:
-            found[f"spec.{key}"] = where
-    found.update((f"driver.kubernetes.{k}", where) for k in output.kubernetes)
-    found.update((path, where) for path in output.secrets)
-    found.update(field_sources([document]))
+             output: OutputSpec | None, layer_sources: dict[str, SourceLocation]
+             ) -> tuple[tuple[str, SourceLocation], ...]:
+    """``field_sources``, from ``layer_sources`` (what ``layers``, the defaults, write: the
+    same for every cluster of a folder, so worked out once), with the fields a self-managed
+    cluster's output sets between its defaults and its own document (named by the output,
+    line 0)."""
+    found = dict(layer_sources)
+    if output is not None:
+        where = SourceLocation(dict(output.inputs).get("source", "terraform output"))
+        for key, value in output.spec.items():
+            if key == "aws":
+                found.update((f"spec.aws.{k}", where) for k in value)
+            elif key == "instanceTypes":
+                found = {k: v for k, v in found.items()
+                         if not k.startswith("spec.instanceTypes")}
+                found.update((f"spec.instanceTypes[{i['name']}]", where) for i in value)
+            else:
+                found[f"spec.{key}"] = where
+        found.update((f"driver.kubernetes.{k}", where) for k in output.kubernetes)
+        found.update((path, where) for path in output.secrets)
+    _add_sources(found, document)
     return tuple(sorted(found.items()))
 
 
@@ -255,22 +264,28 @@ def field_sources(documents: Sequence[YamlDocument]) -> tuple[tuple[str, SourceL
     ``documents`` run from the farthest defaults to the cluster itself, and the last one to
     write a field wins, as in ``merge_defaults``."""
     found: dict[str, SourceLocation] = {}
-
-    def at(document: YamlDocument, *path: str | int) -> SourceLocation:
-        return SourceLocation(document.file, document.position(("spec", *path), at_key=True)[0])
-
     for document in documents:
-        spec = document.value.get("spec") if isinstance(document.value, dict) else None
-        for key, value in (spec or {}).items():
-            if key == "aws" and isinstance(value, dict):
-                found.update((f"spec.aws.{k}", at(document, "aws", k)) for k in value)
-                continue
-            found[f"spec.{key}"] = at(document, key)
-            if key == "instanceTypes" and isinstance(value, list):
-                found = {k: v for k, v in found.items()
-                         if not k.startswith("spec.instanceTypes[")}  # lists replace
-                found.update(_instance_sources(document, value))
+        _add_sources(found, document)
     return tuple(sorted(found.items()))
+
+
+def _add_sources(found: dict[str, SourceLocation], document: YamlDocument) -> None:
+    """``found`` with the fields ``document`` writes, over those written before it."""
+    def at(*path: str) -> SourceLocation:
+        key = ("spec", *path)
+        where = document.key_positions.get(key) or document.position(key, at_key=True)
+        return SourceLocation(document.file, where[0])
+
+    spec = document.value.get("spec") if isinstance(document.value, dict) else None
+    for key, value in (spec or {}).items():
+        if key == "aws" and isinstance(value, dict):
+            found.update((f"spec.aws.{k}", at("aws", k)) for k in value)
+            continue
+        found[f"spec.{key}"] = at(key)
+        if key == "instanceTypes" and isinstance(value, list):
+            for stale in [k for k in found if k.startswith("spec.instanceTypes[")]:
+                del found[stale]  # lists replace
+            found.update(_instance_sources(document, value))
 
 
 def _instance_sources(document: YamlDocument,
