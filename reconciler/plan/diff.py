@@ -25,17 +25,33 @@ def diff_specs(desired_view: Mapping[str, Any],
         return ()
     from deepdiff import DeepDiff  # imported when a cluster differs (it costs ~0.1 s)
 
-    # deepdiff walks only the top-level fields that differ: the paths are the same, the
-    # work is a fraction (a drifted profile does not walk every instance type).
-    differ = {k for k in (*desired_view, *live_view)
-              if desired_view.get(k, _MISSING) != live_view.get(k, _MISSING)}
-    found = DeepDiff({k: v for k, v in live_view.items() if k in differ},
-                     {k: v for k, v in desired_view.items() if k in differ},
-                     ignore_order=True, view="tree")
+    # deepdiff walks only the branches that differ: the paths are the same, the work is a
+    # fraction (a drifted role ARN does not walk every instance type).
+    live_part, desired_part = _differing(live_view, desired_view)
+    found = DeepDiff(live_part, desired_part, ignore_order=True, view="tree")
     paths = {_up_to_list(level.path(output_format="list"))
              for levels in found.values() for level in levels}
     changes = (_field_change(path, live_view, desired_view) for path in paths)
     return tuple(sorted(changes, key=lambda c: c.path))
+
+
+def _differing(live: Mapping[str, Any], desired: Mapping[str, Any]
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both mappings cut down to the entries that differ, at every level of nested mappings
+    (a list or any other value is kept whole)."""
+    live_part: dict[str, Any] = {}
+    desired_part: dict[str, Any] = {}
+    for key in {*live, *desired}:
+        old, new = live.get(key, _MISSING), desired.get(key, _MISSING)
+        if old == new:
+            continue
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            old, new = _differing(old, new)
+        if old is not _MISSING:
+            live_part[key] = old
+        if new is not _MISSING:
+            desired_part[key] = new
+    return live_part, desired_part
 
 
 def creation_fields(desired_view: Mapping[str, Any]) -> tuple[FieldChange, ...]:

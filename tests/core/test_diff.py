@@ -93,7 +93,13 @@ def test_creation_fields_list_every_leaf_with_instance_types_as_entries() -> Non
     ({"a": 1, "new": "v"}, {"a": 1}, [FieldChange("new", None, "v")]),
     ({"a": 1, "b": {"c": 1, "d": 2}}, {"a": 2, "b": {"c": 1, "d": 3}},
      [FieldChange("a", 2, 1), FieldChange("b.d", 3, 2)]),
-], ids=["one-of-two-fields", "field-only-live", "field-only-desired", "two-fields-one-nested"])
+    ({"b": {"c": {"x": 1, "y": [1, 2]}, "d": {"e": 1}}},
+     {"b": {"c": {"x": 1, "y": [2, 1, 3]}, "d": {}, "f": "gone"}},
+     [FieldChange("b.c.y", [2, 1, 3], [1, 2]), FieldChange("b.d.e", None, 1),
+      FieldChange("b.f", "gone", None)]),
+    ({"b": {"c": {"x": 1}}}, {"b": {"c": "text"}}, [FieldChange("b.c", "text", {"x": 1})]),
+], ids=["one-of-two-fields", "field-only-live", "field-only-desired", "two-fields-one-nested",
+        "deep-branches", "mapping-against-value"])
 def test_diff_of_part_of_the_fields_names_the_same_paths(desired: dict[str, Any],
                                                          live: dict[str, Any],
                                                          expected: list[FieldChange]) -> None:
