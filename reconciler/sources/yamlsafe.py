@@ -181,12 +181,14 @@ class _RememberingResolver(Resolver):
     resolver tries a list of patterns for every scalar, yet cluster files repeat the same few
     values (regions, instance types, keys) thousands of times. A tag depends only on the
     value and how it was written (no path resolvers are registered), so the answer is the
-    same every time. The memory is bounded (``_RESOLVED_LIMIT`` values)."""
+    same every time. The memory is bounded: ``_RESOLVED_LIMIT`` values of at most
+    ``_RESOLVED_LENGTH`` characters (a long value is rarely repeated)."""
 
     _resolved: ClassVar[dict[tuple[str, tuple[bool, bool]], str]] = {}
 
     def resolve(self, kind: type[Node], value: Any, implicit: Any) -> Any:
-        if kind is not ScalarNode or not isinstance(value, str):
+        if kind is not ScalarNode or not isinstance(value, str) or \
+                len(value) > _RESOLVED_LENGTH:
             return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         key = (value, tuple(implicit))
         tag = self._resolved.get(key)
@@ -197,8 +199,9 @@ class _RememberingResolver(Resolver):
         return tag
 
 
-#: how many distinct scalars the resolver remembers
+#: how many distinct scalars the resolver remembers, and how long each may be
 _RESOLVED_LIMIT = 50_000
+_RESOLVED_LENGTH = 100
 
 
 class _PureLoader(_RememberingResolver, yaml.SafeLoader):
