@@ -196,6 +196,8 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
     loop is a finding; a symlinked folder is read as if its files were in the link's place."""
     import git
 
+    from reconciler.sources.yamlsafe import too_large
+
     repo = _open(repo_root)
     commit = _commit(repo, rev)
     findings: list[Finding] = []
@@ -259,8 +261,6 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
         if sha in blobs:
             files[shown] = blobs[sha]
         else:
-            from reconciler.sources.yamlsafe import too_large
-
             size = int(_cat_file(repo, "--batch-check", [sha])[sha])
             findings.append(too_large(shown, size, max_bytes))
     return files, findings
