@@ -133,51 +133,51 @@ def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
         if path.endswith(_YAML_SUFFIXES) and \
                 not any(part.startswith(".") for part in PurePosixPath(path).parts):
             wanted[path] = item.hexsha
-    blobs = _read_blobs(repo, set(wanted.values()))
+    blobs = _blob_contents(repo, set(wanted.values()))
     return {path: blobs[sha] for path, sha in sorted(wanted.items())}
 
 
-def _read_blobs(repo: git.Repo, shas: set[str], *, max_bytes: int | None = None
-                ) -> dict[str, bytes]:
-    """The contents of the blobs ``shas``, in one ``git cat-file --batch`` run (and, with
-    ``max_bytes``, one ``--batch-check`` run first so no larger blob is read). Reading them
-    one by one costs two round trips to git per file: most of apply's reading time at 1,000
-    files. A blob over ``max_bytes`` is left out; the caller reports it."""
-    if not shas:
-        return {}
-    ordered = sorted(shas)
-    if max_bytes is not None:
-        sizes = _cat_file(repo, "--batch-check", ordered)
-        ordered = [sha for sha in ordered if int(sizes[sha]) <= max_bytes]
-    return _cat_file(repo, "--batch", ordered) if ordered else {}
+def _blob_sizes(repo: git.Repo, shas: set[str]) -> dict[str, int]:
+    """The size of each blob, from one ``git cat-file --batch-check`` run (read before the
+    contents, so no blob over the size limit is ever read)."""
+    return {sha: int(size) for sha, size, _ in _cat_file(repo, "--batch-check", shas)}
 
 
-def _cat_file(repo: git.Repo, mode: str, shas: list[str]) -> dict[str, bytes]:
-    """``git cat-file MODE`` for ``shas``: each blob's contents (``--batch``), or its size as
-    text (``--batch-check``)."""
+def _blob_contents(repo: git.Repo, shas: set[str]) -> dict[str, bytes]:
+    """The contents of each blob, from one ``git cat-file --batch`` run: reading them one by
+    one costs two round trips to git per file, most of apply's reading time at 1,000 files."""
+    return {sha: data for sha, _, data in _cat_file(repo, "--batch", shas)}
+
+
+def _cat_file(repo: git.Repo, mode: str, shas: set[str]) -> list[tuple[str, str, bytes]]:
+    """``git cat-file MODE`` for every blob of ``shas``: (sha, size, contents), the contents
+    empty for ``--batch-check``."""
     import tempfile
 
+    if not shas:
+        return []
     with tempfile.TemporaryFile() as request:
-        request.write("".join(f"{sha}\n" for sha in shas).encode())
+        request.write("".join(f"{sha}\n" for sha in sorted(shas)).encode())
         request.seek(0)
         out = repo.git.execute(["git", "cat-file", mode], istream=request,
                                stdout_as_string=False, strip_newline_in_stdout=False)
-    found: dict[str, bytes] = {}
+    found: list[tuple[str, str, bytes]] = []
     at = 0
     for _ in shas:
         end = out.index(b"\n", at)
-        sha, kind, size = (out[at:end].decode() + "  ").split(" ")[:3]
+        header = out[at:end].decode().split(" ")
         at = end + 1
-        if kind == "missing":
-            raise GitError(f"git object {sha} is missing from the repository",
+        if header[1:] == ["missing"]:
+            raise GitError(f"git object {header[0]} is missing from the repository",
                            hint="run `git fsck`; fetch the commit again")
-        if mode == "--batch-check":
-            found[sha] = size.encode()
-            continue
+        sha, kind, size = header
         if kind != "blob":
             raise GitError(f"git object {sha} is a {kind}, not a file")
-        found[sha] = out[at:at + int(size)]
-        at += int(size) + 1  # the contents, then a newline
+        data = b""
+        if mode == "--batch":  # the contents follow the header, then a newline
+            data = out[at:at + int(size)]
+            at += int(size) + 1
+        found.append((sha, size, data))
     return found
 
 
@@ -201,6 +201,7 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
     repo = _open(repo_root)
     commit = _commit(repo, rev)
     findings: list[Finding] = []
+    wanted: dict[str, str] = {}  # each cluster file's path as shown, and its blob
     # each folder's tree object, parsed once: looking every file up from the top of the tree
     # again would parse its folder's entries once per file (quadratic in a folder's size)
     folders: dict[str, Any] = {}
@@ -250,19 +251,18 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
         elif is_cluster_file(shown):
             wanted[shown] = item.hexsha
 
-    wanted: dict[str, str] = {}
     top = folder.strip("/")
     for start in [top] if top not in ("", ".") else \
             [c.name for c in commit.tree if not c.name.startswith(".")]:
         walk(start, start, frozenset())
-    blobs = _read_blobs(repo, set(wanted.values()), max_bytes=max_bytes)
+    sizes = _blob_sizes(repo, set(wanted.values()))
+    blobs = _blob_contents(repo, {sha for sha, size in sizes.items() if size <= max_bytes})
     files: dict[str, bytes] = {}
     for shown, sha in sorted(wanted.items()):
         if sha in blobs:
             files[shown] = blobs[sha]
         else:
-            size = int(_cat_file(repo, "--batch-check", [sha])[sha])
-            findings.append(too_large(shown, size, max_bytes))
+            findings.append(too_large(shown, sizes[sha], max_bytes))
     return files, findings
 
 

@@ -158,6 +158,20 @@ def test_apply_refuses_a_committed_file_over_the_size_limit_and_changes_nothing(
     assert gitops.live().keys() <= {"grid-cloud-prod"}, "nothing may be created"
 
 
+def test_apply_names_a_cluster_file_missing_from_the_git_objects(gitops: GitOpsRepo) -> None:
+    gitops.write("clusters/team-a/gamma.yaml", cluster_doc("gamma"))
+    gitops.commit("gamma")
+    sha = gitops.repo.git.rev_parse("HEAD:clusters/team-a/gamma.yaml")
+    (gitops.root / ".git" / "objects" / sha[:2] / sha[2:]).unlink()  # as a broken clone
+
+    result = gitops.gridops("apply", "--auto-approve")
+
+    assert result.exit_code == 1, result.output
+    assert f"git object {sha} is missing from the repository" in result.output
+    assert "git fsck" in result.output and "Traceback" not in result.output
+    assert gitops.live().keys() <= {"grid-cloud-prod"}, "nothing may be created"
+
+
 def test_a_raised_size_limit_reads_the_larger_file(gitops: GitOpsRepo) -> None:
     doc = cluster_doc("gamma") + "#" * (1024 * 1024)
     gitops.write("clusters/team-a/gamma.yaml", doc)
