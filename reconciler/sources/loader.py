@@ -92,7 +92,7 @@ def load_desired(files: Mapping[str, bytes], *, max_bytes: int = DEFAULT_MAX_BYT
             continue
         if folder not in folder_layers:
             found = [d for f, d in sorted(defaults.items()) if _covers(f, folder)]
-            folder_layers[folder] = found, dict(field_sources(found))
+            folder_layers[folder] = found, _written_by(found)
         layers, layer_sources = folder_layers[folder]
         values = [d.value for d in layers]
         output: OutputSpec | None = None
@@ -263,10 +263,14 @@ def field_sources(documents: Sequence[YamlDocument]) -> tuple[tuple[str, SourceL
     """Where each merged ``spec`` field was written (see ``DesiredCluster.field_sources``):
     ``documents`` run from the farthest defaults to the cluster itself, and the last one to
     write a field wins, as in ``merge_defaults``."""
+    return tuple(sorted(_written_by(documents).items()))
+
+
+def _written_by(documents: Sequence[YamlDocument]) -> dict[str, SourceLocation]:
     found: dict[str, SourceLocation] = {}
     for document in documents:
         _add_sources(found, document)
-    return tuple(sorted(found.items()))
+    return found
 
 
 def _add_sources(found: dict[str, SourceLocation], document: YamlDocument) -> None:
