@@ -63,6 +63,9 @@ def check_grid_url(url: str) -> GridTarget:
     if scheme not in ("http", "https") or not url[len(scheme):].startswith("://"):
         raise ConfigError(f"Grid URL {shown} is neither https://, http:// (loopback only) nor "
                           "sim://", hint=_HINT)
+    if "@" in url:  # before parsing: a password holding '/' or '?' hides where the host is
+        raise ConfigError(f"Grid URL {shown} carries user info (user:password@): refused",
+                          hint="set GRID_USER_ID and GRID_API_KEY instead")
     import httpx  # here, so validating settings does not load the HTTP stack
 
     try:
@@ -71,9 +74,6 @@ def check_grid_url(url: str) -> GridTarget:
     except (httpx.InvalidURL, ValueError) as e:
         raise ConfigError(f"Grid URL {shown} is not a valid URL: {printable(str(e))}",
                           hint=_HINT) from None
-    if parsed.userinfo or ours.username is not None or "@" in ours.netloc:
-        raise ConfigError(f"Grid URL {shown} carries user info (user:password@): refused",
-                          hint="set GRID_USER_ID and GRID_API_KEY instead")
     host = parsed.host.lower()
     if not host or host != (ours.hostname or "").lower() or (port is not None and port == 0):
         raise ConfigError(f"Grid URL {shown} names no usable host", hint=_HINT)
@@ -120,14 +120,6 @@ def is_loopback_host(host: str) -> bool:
 def redact_url(url: str) -> str:
     """``url`` for a message: user info replaced by ``***``, control characters escaped."""
     scheme, sep, rest = url.partition("://")
-    if sep:
-        authority, slash, tail = _split_authority(rest)
-        if "@" in authority:
-            authority = "***@" + authority.rpartition("@")[2]
-        url = f"{scheme}{sep}{authority}{slash}{tail}"
+    if sep and "@" in rest:  # wherever the '@' is: a password may hold '/', '?' or '#'
+        url = f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
     return f"'{printable(url)}'"
-
-
-def _split_authority(rest: str) -> tuple[str, str, str]:
-    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    return rest[:cut], rest[cut:cut + 1], rest[cut + 1:]

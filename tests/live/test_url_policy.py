@@ -43,6 +43,7 @@ def test_grid_urls_credentials_may_go_to(url: str, kind: str) -> None:
     ("https://metadata.google.internal/", "link-local or cloud metadata"),
     ("https://me:hunter2-secret@platform.grid.ai", "carries user info"),
     ("https://platform.grid.ai@evil.example", "carries user info"),
+    ("https://me:hunter2-secret/x+y@platform.grid.ai", "carries user info"),
     ("https://platform.grid.ai\\@evil.example", "backslash"),
     ("https://platform.grid.ai\r\nX-Injected: 1", "control character"),
     ("https://platform.grid.ai/\x1b[31m", "control character"),
@@ -54,8 +55,8 @@ def test_grid_urls_credentials_may_go_to(url: str, kind: str) -> None:
     ("https://", "names no usable host"),
 ], ids=["http-remote", "http-private", "metadata-v4", "metadata-v6", "link-local-v6",
         "mapped-metadata", "decimal-metadata", "hex-metadata", "metadata-name", "user-info",
-        "at-sign", "backslash", "crlf", "escape", "unclosed-bracket", "bad-port", "ftp", "file",
-        "no-scheme", "no-host"])
+        "at-sign", "password-with-slash", "backslash", "crlf", "escape", "unclosed-bracket",
+        "bad-port", "ftp", "file", "no-scheme", "no-host"])
 def test_grid_urls_refused_before_any_request(url: str, expected: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=expected) as caught:
         check_grid_url(url)
