@@ -71,8 +71,12 @@ class Finding:
         return self if self.rule else replace(self, rule=rule)
 
     def format(self) -> str:
+        """``FILE:LINE:COL: message`` on one line: a value quoted from a document cannot start
+        a line of its own (a forged ``::error::`` workflow command, say)."""
+        from reconciler.printable import printable
+
         where = f"{self.file}:{self.line}:{self.col}" if self.line else self.file
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
 
 
 class ValidationError(GridopsError):

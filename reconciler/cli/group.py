@@ -136,15 +136,17 @@ def _app(ctx: click.Context) -> App | None:
 
 def _report(ctx: click.Context, e: GridopsError) -> None:
     from reconciler.errors import ValidationError
+    from reconciler.printable import printable
 
     app = _app(ctx)
     mask = app.masker.mask if app else (lambda s: s)
     if isinstance(e, ValidationError):
         for finding in e.findings:
             click.echo(mask(finding.format()), err=True)
-    click.echo(mask(f"error: {e.message}"), err=True)
+    # one line each, whatever value the message quotes (see Finding.format)
+    click.echo(mask(printable(f"error: {e.message}")), err=True)
     if e.hint:
-        click.echo(mask(f"  hint: {e.hint}"), err=True)
+        click.echo(mask(printable(f"  hint: {e.hint}")), err=True)
 
 
 @click.group(cls=_Group, lazy_commands=COMMANDS,

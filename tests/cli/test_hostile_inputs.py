@@ -119,6 +119,11 @@ CASES: dict[str, Case] = {
                             expected="latency is given 2 times"),
     "grid-url-crlf": Case(env={"GRID_URL": "https://grid.example\r\nX: 1"}, plan_only=True,
                           expected="Grid URL 'https://grid.example\\r\\nX: 1' contains"),
+    "output-file-forging-a-workflow-command": Case(
+        {"clusters/g.yaml": "apiVersion: gridops/v1\nkind: GridCluster\nmetadata:\n  name: "
+         "gamma\nspec:\n  selfManaged:\n    fromTerraformOutput: {file: \"x\\n::warning "
+         "title=injected::owned\\n.json\", output: gridv1_cluster}\n"},
+        expected="x\\n::warning title=injected::owned\\n.json does not exist"),
     "grid-url-unclosed-bracket": Case(env={"GRID_URL": "http://[::1"}, plan_only=True,
                                       expected="Grid URL 'http://[::1' is not a valid URL"),
 }
