@@ -74,8 +74,11 @@ def _create(grid: GridAPI, call: Call) -> Done:
                            hint=f"adopt it with `gridops import {name}`") from lost
     if isinstance(lost, GridConflict):
         raise lost
-    raise GridAPIError(f"the create did not happen ({lost.message}); the next run tries "
-                       "again", hint="nothing of it is in Grid") from lost
+    # not listed now is not never: Grid may still be making it, so the intent stays
+    raise Unsettled(f"the answer to the create was lost ({lost.message}) and Grid does not "
+                    f"list {name}: gridops cannot tell whether Grid will still make it",
+                    hint="the next plan creates it, or adopts it if Grid made it after all"
+                    ) from lost
 
 
 def _update(grid: GridAPI, call: Call) -> Done:
@@ -118,13 +121,10 @@ _STEPS: Mapping[Action, Callable[[GridAPI, Call], Done]] = {
 
 
 def _maybe_done(error: GridopsError) -> bool:
-    """A create Grid may have made although it said otherwise: the answer was lost, or a
-    retry found the name taken, or Grid was busy or failing."""
-    if isinstance(error, (GridAnswerLost, GridConflict)):
-        return True
-    status = getattr(error, "status", None)
-    return isinstance(error, GridAPIError) and (status is None or status == 429
-                                                or status >= 500)
+    """A create Grid may have made although it said otherwise: the answer was lost (the
+    client says so for every unclear answer to a change, a 5xx included), or the name is
+    taken. A refusal, a 429 or a request that never left did nothing."""
+    return isinstance(error, (GridAnswerLost, GridConflict))
 
 
 def _read_back(grid: GridAPI, cluster_id: str, lost: GridopsError) -> LiveCluster | None:
