@@ -94,7 +94,8 @@ class App:
         if self.env.get("GITHUB_ACTIONS") == "true":
             from reconciler.github.annotations import escape_data
 
-            self.out(f"::warning title=gridops::{escape_data(self.masker.mask(text))}")
+            # on stderr too, which the runner reads as well: stdout may be --json
+            self.err(f"::warning title=gridops::{escape_data(self.masker.mask(text))}")
 
     @contextmanager
     def grid(self, ws: run.Workspace, *, changes: bool = False) -> Iterator[GridAPI]:

@@ -5,6 +5,7 @@ without credentials and says so, and an apply refuses before any request."""
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,18 @@ def _leaks(recorder: Recorder) -> list[str]:
     basic = base64.b64encode(f"{SIM_USER_ID}:{SIM_API_KEY}".encode()).decode()
     return [h for _, _, headers in recorder.requests for h in headers.values()
             if basic in h or SIM_API_KEY in h]
+
+
+def test_the_unpinned_warning_in_actions_leaves_plan_json_parseable(
+        gitops: GitOpsRepo, monkeypatch: pytest.MonkeyPatch, attacker: Recorder) -> None:
+    base = _pr_moving_the_grid(gitops, monkeypatch, attacker.url)
+    env = {"GRIDOPS_PIN_GRID_URL_FROM": base, "GITHUB_ACTIONS": "true"}
+
+    result = gitops.gridops("plan", "--no-preflight", "--json", env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "changes" in json.loads(result.stdout)
+    assert "::warning title=gridops::" in result.stderr
 
 
 @pytest.mark.parametrize("pin", ["from-base", "variable"])
