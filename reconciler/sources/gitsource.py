@@ -183,6 +183,15 @@ def _cat_file(repo: git.Repo, mode: str, shas: set[str]) -> list[tuple[str, str,
 
 #: how many symlinks one path may pass through in a commit's tree before it counts as a loop
 _MAX_LINK_HOPS = 40
+#: what ``read_commit_files`` finds at a path the commit does not have, no link followed
+_NOT_THERE = "not there"
+
+
+def read_twice(first: str) -> str:
+    """The finding for a folder reached a second time through a symlink (reading every way
+    to it would let a few links multiply the files many times over)."""
+    return (f"symlinked folder leads to a folder already read as {printable(first)}: "
+            "remove one of the two")
 _LINK_MODE = 0o120000
 
 
@@ -208,7 +217,7 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
 
     def resolve(path: str) -> tuple[Any, str] | str:
         """The object at ``path`` after following links, and its real path; or a problem."""
-        for _ in range(_MAX_LINK_HOPS):
+        for hops in range(_MAX_LINK_HOPS):
             parts = PurePosixPath(path).parts
             item: Any = commit.tree
             for index, part in enumerate(parts):
@@ -216,7 +225,8 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
                 try:
                     item = folders[key] if key in folders else item / part
                 except KeyError:
-                    return f"symlink leads nowhere in commit {commit.hexsha[:12]}"
+                    return f"symlink leads nowhere in commit {commit.hexsha[:12]}" if hops \
+                        else _NOT_THERE
                 if isinstance(item, git.Tree):
                     folders[key] = item
                 if isinstance(item, git.Blob) and item.mode == _LINK_MODE:
@@ -231,8 +241,12 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
                 return item, path
         return "symlink loop"
 
+    read_as: dict[str, str] = {}  # each real folder read so far, and the path it was read as
+
     def walk(shown: str, real: str, ancestors: frozenset[str]) -> None:
         found = resolve(real)
+        if found == _NOT_THERE:  # the clusters folder itself: a commit holds no empty folder
+            return
         if isinstance(found, str):
             findings.append(Finding(printable(shown), 1, 1, f"{found}: fix or remove the link"))
             return
@@ -242,6 +256,10 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
                 findings.append(Finding(printable(shown), 1, 1,
                                         "symlinked folder loops back on itself: remove the link"))
                 return
+            if real in read_as:
+                findings.append(Finding(printable(shown), 1, 1, read_twice(read_as[real])))
+                return
+            read_as[real] = shown
             for child in sorted([*item.trees, *item.blobs], key=lambda c: c.name):
                 if not child.name.startswith("."):
                     walk(f"{shown}/{child.name}", f"{real}/{child.name}", ancestors | {real})

@@ -29,6 +29,7 @@ from reconciler.model import (
     SourceLocation,
 )
 from reconciler.printable import has_unsafe, printable
+from reconciler.sources.gitsource import read_twice
 from reconciler.sources.schema import CLUSTER_SCHEMA, validate_document
 from reconciler.sources.secrets import parse_secret_ref
 from reconciler.sources.selfmanaged import (
@@ -399,7 +400,8 @@ def is_cluster_file(name: str) -> bool:
 
 
 def _walk(top: Path, top_key: str, root: Path, findings: list[Finding],
-          ancestors: frozenset[str] = frozenset()) -> list[tuple[str, Path]]:
+          ancestors: frozenset[str] = frozenset(),
+          read_as: dict[str, str] | None = None) -> list[tuple[str, Path]]:
     """Cluster files under ``top`` (whose repo-relative path is ``top_key``), sorted, each
     with its repo-relative path. A symlinked folder inside the repository is followed (once
     per real folder on the way down, so a loop ends with a finding); a name with control
@@ -408,6 +410,7 @@ def _walk(top: Path, top_key: str, root: Path, findings: list[Finding],
     found: list[tuple[str, Path]] = []
     real = os.path.realpath(top)
     ancestors = ancestors | {real}
+    read_as = {real: top_key} if read_as is None else read_as  # each real folder read so far
     with os.scandir(top) as listing:
         entries = sorted(listing, key=lambda e: e.name)
     for entry in entries:
@@ -423,11 +426,16 @@ def _walk(top: Path, top_key: str, root: Path, findings: list[Finding],
             findings.append(Finding(printable(key), 1, 1, problem))
             continue
         if entry.is_dir():
-            if os.path.realpath(path) in ancestors:
+            target = os.path.realpath(path)
+            if target in ancestors:
                 findings.append(Finding(printable(key), 1, 1, "symlinked folder loops back to "
                                         f"{printable(os.readlink(path))}: remove the link"))
                 continue
-            found += _walk(path, key, root, findings, ancestors)
+            if target in read_as:
+                findings.append(Finding(printable(key), 1, 1, read_twice(read_as[target])))
+                continue
+            read_as[target] = key
+            found += _walk(path, key, root, findings, ancestors, read_as)
         elif is_cluster_file(entry.name):
             found.append((key, path))
     return found

@@ -168,3 +168,39 @@ def test_git_dubious_ownership_is_a_clear_error(gitops: GitOpsRepo) -> None:
         assert "dubious ownership" in result.stderr and "safe.directory" in result.stderr
         assert "Traceback" not in result.output and "internal error" not in result.output
     assert [r for r in gitops.sim.requests() if r.method in MUTATING] == []
+
+
+def test_links_that_fan_out_read_each_folder_once(gitops: GitOpsRepo) -> None:
+    # 12 folders, each with two links to the next: every way through would be 4,096 copies
+    # of the one file at the end; each folder is read once, every other way is a finding
+    for level in range(12):
+        (gitops.root / f"clusters/fan/f{level}").mkdir(parents=True)
+        for link in ("a", "b"):
+            os.symlink(f"../f{level + 1}", gitops.root / f"clusters/fan/f{level}/{link}")
+    gitops.write("clusters/fan/f12/gamma.yaml", cluster_doc("gamma"))
+    gitops.commit("links that fan out")
+
+    for command in (("validate",), ("apply", "--auto-approve")):
+        result = gitops.gridops(*command)
+        assert result.exit_code == 1, result.output
+        twice = [line for line in result.output.splitlines()
+                 if "leads to a folder already read as" in line]
+        assert 1 <= len(twice) <= 24, result.output[-2000:]
+        assert "Traceback" not in result.output
+    assert [r for r in gitops.sim.requests() if r.method in MUTATING] == []
+
+
+def test_apply_of_a_commit_without_the_clusters_folder_reads_no_files(
+        gitops: GitOpsRepo) -> None:
+    for name in ("team-a/alpha", "team-b/beta"):
+        gitops.remove(f"clusters/{name}.yaml")
+    gitops.commit("no cluster files left")
+    assert not list((gitops.root / "clusters").rglob("*.yaml"))
+
+    plan = gitops.gridops("plan")
+    result = gitops.gridops("apply", "--auto-approve")
+
+    assert "symlink" not in plan.output + result.output
+    assert result.exit_code == plan.exit_code == 0, result.output  # as plan reads the tree
+    assert "Plan: 0 to create, 0 to change, 0 to delete." in plan.output + result.output
+    assert [r for r in gitops.sim.requests() if r.method in MUTATING] == []
