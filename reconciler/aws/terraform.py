@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import SecretError
+from reconciler.errors import GitError, SecretError
 from reconciler.model import SecretRef
 from reconciler.sources import gitsource
 from reconciler.sources.selfmanaged import OutputRead, OutputReader
@@ -153,8 +153,13 @@ def output_reader(root: Path) -> OutputReader:
     must not track, or an S3 state); a failure is the problem to report, never a value."""
     def read(ref: SecretRef) -> OutputRead:
         file = dict(ref.params).get("file", "")
-        standing = gitsource.git_standing(root, file) if ref.kind == "fromTerraformOutput" \
-            else "none"
+        standing = "none"
+        if ref.kind == "fromTerraformOutput":
+            try:  # inside the repository first: git is never asked about a path outside it
+                _inside(root, file)
+                standing = gitsource.git_standing(root, file)
+            except (SecretError, GitError) as e:
+                return OutputRead(problem=e.message + (f" ({e.hint})" if e.hint else ""))
         if standing == "tracked":
             return OutputRead(problem=f"{file} holds secrets and is tracked by git: remove it "
                                       f"(`git rm --cached {file}`), add it to .gitignore and "

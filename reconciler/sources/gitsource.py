@@ -351,6 +351,6 @@ def git_standing(repo_root: Path, path: str) -> str:
             return "tracked"
         return "ignored" if repo.ignored(path) else "untracked"
     except GitCommandError as e:
-        raise GitError(f"git cannot tell whether {path} is ignored: {e.stderr.strip()}") from e
+        raise git_failure(repo_root, f"git ls-files {printable(path)}", e) from e
     finally:
         repo.close()

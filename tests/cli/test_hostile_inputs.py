@@ -124,6 +124,12 @@ CASES: dict[str, Case] = {
          "gamma\nspec:\n  selfManaged:\n    fromTerraformOutput: {file: \"x\\n::warning "
          "title=injected::owned\\n.json\", output: gridv1_cluster}\n"},
         expected="x\\n::warning title=injected::owned\\n.json does not exist"),
+    "output-file-outside": Case(
+        {"clusters/g.yaml": "apiVersion: gridops/v1\nkind: GridCluster\nmetadata:\n  name: "
+         "gamma\nspec:\n  selfManaged:\n    fromTerraformOutput: {file: ../../etc/x.json, "
+         "output: gridv1_cluster}\n"},
+        expected="clusters/g.yaml:6:3: spec.selfManaged: terraform output file "
+                 "../../etc/x.json is outside the repository"),
     "grid-url-unclosed-bracket": Case(env={"GRID_URL": "http://[::1"}, plan_only=True,
                                       expected="Grid URL 'http://[::1' is not a valid URL"),
 }
