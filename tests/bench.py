@@ -165,7 +165,7 @@ print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(st
 """
 
 
-def _run(argv: Sequence[str], env: dict[str, str], ok: Sequence[int] = (0,)) -> Figure:
+def run_command(argv: Sequence[str], env: dict[str, str], ok: Sequence[int] = (0,)) -> Figure:
     """One process: its wall time and peak RSS."""
     done = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *argv], env=env,
                           capture_output=True, text=True)
@@ -206,12 +206,12 @@ def bench_size(count: int, tmp: Path, env: dict[str, str]) -> list[str]:
                      f"{min(f.seconds for f in floors) * 1000:8.0f} ms {floor * 1000:8.0f} ms")
         lines.append(f"  (the emulator takes {serve * 1000:.0f} ms to answer the list: in "
                      "plan's wall time, not in its CPU time)")
-        validate = _measure(runs, lambda: _run([*cli, "validate"], env))
+        validate = _measure(runs, lambda: run_command([*cli, "validate"], env))
         lines.append(_row("gridops validate", validate, floor))
-        plan = _measure(runs, lambda: _run([*cli, "plan", "--detailed-exitcode"], env))
+        plan = _measure(runs, lambda: run_command([*cli, "plan", "--detailed-exitcode"], env))
         lines.append(_row("gridops plan (no changes)", plan, floor))
         drifted = _drift(server, specs)
-        plan = _measure(runs, lambda: _run([*cli, "plan", "--detailed-exitcode"], env, (2,)))
+        plan = _measure(runs, lambda: run_command([*cli, "plan", "--detailed-exitcode"], env, (2,)))
         lines.append(_row(f"gridops plan ({drifted} drifted)", plan, floor))
     return lines
 
@@ -223,10 +223,10 @@ def _timed(fn: Callable[[], object]) -> float:
 
 
 def bench_startup(env: dict[str, str]) -> list[str]:
-    bare = _measure(9, lambda: _run([sys.executable, "-c", "pass"], env))
+    bare = _measure(9, lambda: run_command([sys.executable, "-c", "pass"], env))
     lines = ["start-up:", _row("python -c pass", bare)]
     for option in ("--version", "--help"):
-        figure = _measure(9, functools.partial(_run, [GRIDOPS, option], env))
+        figure = _measure(9, functools.partial(run_command, [GRIDOPS, option], env))
         lines.append(_row(f"gridops {option}", figure, bare.cpu))
     return lines
 
