@@ -1,8 +1,10 @@
 """The Grid call of each change, run in a worker thread, and the read-back after a lost answer.
 
 A step returns ``Done`` (the phase Grid reported, and a note when the answer had to be read
-back) or raises: a ``GridopsError`` when the change certainly did not happen, ``Unsettled``
-when nobody can tell yet (the answer was lost and reading it back failed too). Steps touch
+back) or raises: a ``GridopsError`` when the record is to stay as it was (the change did
+not happen, or an update or delete Grid does not show: the next plan compares again),
+``Unsettled`` when the intent must stay (the answer was lost and reading it back failed, or
+a lost create is not listed). Steps touch
 only Grid: what the inventory records is decided by the engine.
 """
 
@@ -37,7 +39,8 @@ class Done:
 
 
 class Unsettled(GridopsError):
-    """The answer was lost and reading the cluster back failed: the next plan settles it."""
+    """The answer was lost and what Grid did cannot be told yet: the intent stays for the
+    next plan to settle."""
 
     reason = "unsettled"
 
@@ -74,11 +77,7 @@ def _create(grid: GridAPI, call: Call) -> Done:
                            hint=f"adopt it with `gridops import {name}`") from lost
     if isinstance(lost, GridConflict):
         raise lost
-    # not listed now is not never: Grid may still be making it, so the intent stays
-    raise Unsettled(f"the answer to the create was lost ({lost.message}) and Grid does not "
-                    f"list {name}: gridops cannot tell whether Grid will still make it",
-                    hint="the next plan creates it, or adopts it if Grid made it after all"
-                    ) from lost
+    raise _unsettled("create", name, lost) from lost
 
 
 def _update(grid: GridAPI, call: Call) -> Done:
@@ -92,10 +91,12 @@ def _update(grid: GridAPI, call: Call) -> Done:
         lost = e
     found = _read_back(grid, live.id, lost)
     sent = call.intent.intent.sent if call.intent and call.intent.intent else {}
-    if found is not None and sent and wire.matches_sent(sent, found.spec):
+    # a change the read-back cannot show (a secret, a field the sent view leaves out) would
+    # look made whether or not it was: the cluster matched what was sent before the PUT
+    if found is not None and sent and wire.matches_sent(sent, found.spec) \
+            and not wire.matches_sent(sent, live.spec):
         return Done(found.phase, READ_BACK_NOTE)
-    raise GridAPIError(f"the update did not happen ({lost.message}); the next run tries "
-                       "again") from lost
+    raise _not_shown("update", lost) from lost
 
 
 def _delete(grid: GridAPI, call: Call) -> Done:
@@ -111,13 +112,28 @@ def _delete(grid: GridAPI, call: Call) -> Done:
     found = _read_back(grid, target, lost)
     if found is None or found.terminating:
         return Done(found.phase if found else "", READ_BACK_NOTE)
-    raise GridAPIError(f"the delete did not happen ({lost.message}); the next run tries "
-                       "again") from lost
+    raise _not_shown("delete", lost) from lost
 
 
 _STEPS: Mapping[Action, Callable[[GridAPI, Call], Done]] = {
     Action.CREATE: _create, Action.UPDATE: _update, Action.DELETE: _delete,
 }
+
+
+def _unsettled(action: str, name: str, lost: GridopsError) -> Unsettled:
+    """A lost create answer with no cluster to read back: not listed now is not never (Grid
+    may still be making it), so its intent stays for the next plan to adopt or retry."""
+    return Unsettled(f"the answer to the {action} of {name} was lost ({lost.message}) and "
+                     "Grid does not list it: gridops cannot tell whether Grid will still do "
+                     "it", hint="the next plan creates it, or adopts it if Grid made it after all")
+
+
+def _not_shown(action: str, lost: GridopsError) -> GridAPIError:
+    """A lost update or delete answer whose change the read-back does not show. The record
+    stays as it was, which is right either way: the next plan compares with what Grid then
+    has and sends again what is still to do."""
+    return GridAPIError(f"the answer to the {action} was lost ({lost.message}) and Grid does "
+                        "not show the change; the next run tries again")
 
 
 def _maybe_done(error: GridopsError) -> bool:

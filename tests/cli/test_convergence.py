@@ -42,7 +42,7 @@ def test_a_create_lost_before_grid_acted_fails_truthfully_and_the_next_run_creat
     assert first.exit_code == 1
     failed = [line for line in first.stdout.splitlines() if line.startswith("! ")]
     # the answer was lost: Grid not listing it yet does not prove it never will
-    assert len(failed) == 1 and "gridops cannot tell whether Grid will still make it" \
+    assert len(failed) == 1 and "gridops cannot tell whether Grid will still do it" \
         in failed[0], first.stdout
     assert "the next plan creates it, or adopts it" in failed[0]
     assert len([e for e in gitops.inventory().values() if "intent" in e]) == 1, "kept"
@@ -119,3 +119,19 @@ def test_apply_with_parallelism_creates_many_each_with_its_own_result(
     assert names == sorted(names)  # in plan order, whatever order they finished in
     assert "0 changed, 0 deleted, 1 failed" in result.stdout
     assert len(gitops.inventory()) == 13
+
+
+def test_a_lost_secret_only_update_is_not_confirmed_by_a_read_back_that_cannot_show_it(
+        gitops: GitOpsRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert gitops.gridops("apply", "--auto-approve").exit_code == 0
+    gitops.wait_running("alpha", "beta")
+    monkeypatch.setenv("GRID_EXTERNAL_ID_A", "ext-id-team-a-rotated-77a1")  # the secret only
+    plan = gitops.gridops("plan")
+    assert "alpha" in plan.stdout and "(sensitive value changed)" in plan.stdout, plan.stdout
+    gitops.sim.inject_faults(502, 10, method="PUT", after_commit=True)  # every retry too
+
+    result = gitops.gridops("apply", "--auto-approve")
+
+    assert "confirmed by reading it back" not in result.stdout, result.stdout
+    assert "Grid does not show the change; the next run tries again" in result.stdout
+    assert result.exit_code == 1
