@@ -109,7 +109,8 @@ def _plan_desired(c: DesiredCluster, live: LiveCluster | None, entry: InventoryE
                   resolve_secret: SecretLookup, warnings: list[str]) -> Change:
     if live is None:
         reason = "new in git" if entry is None else (
-            f"{_intent_words(entry)} did not take effect; will be created"
+            f"{_intent_words(entry)} is not in Grid (not made, or its run is still going); "
+            "will be created"
             if entry.creating else
             "deleted by an earlier run and back in git; will be created again"
             if entry.pending_delete else

@@ -290,8 +290,8 @@ def test_a_pending_create_that_matches_nothing_is_created() -> None:
     c = desired_cluster(A)
     change = _only(_plan((c,), (), _creating(c)))
     assert change.action is Action.CREATE
-    assert change.reason == f"the create gridops started at {INTENT_AT} (run run-1) did not " \
-                            "take effect; will be created"
+    assert change.reason == f"the create gridops started at {INTENT_AT} (run run-1) is not " \
+                            "in Grid (not made, or its run is still going); will be created"
 
 
 def test_a_pending_create_whose_cluster_left_git_is_deleted_when_it_is_ours() -> None:
