@@ -473,17 +473,23 @@ def pinned_grid_url(root: Path, settings_file: str, *, url: str | None,
     return settings.grid_url if settings is not None else ""
 
 
-def check_pinned(url: str, pinned: str | None) -> str | None:
-    """None when ``url`` is the pinned Grid (or nothing is pinned); else what to say."""
+def check_pinned(url: str, pinned: str | None, *, changes: bool = False) -> str | None:
+    """None when ``url`` is the pinned Grid (or nothing is pinned); else what to say: for a
+    command that ``changes`` Grid, that it refuses; for any other, that it runs without
+    credentials."""
     if pinned is None or same_grid(url, pinned):
         return None
+    then = "gridops refuses to send credentials or secrets there" if changes else \
+        "gridops runs WITHOUT Grid credentials"
     if not pinned:
         return (f"the Grid URL {redact_url(url)} cannot be checked against the pinned one (the "
-                "base's settings do not parse): gridops runs WITHOUT Grid credentials")
+                f"base's settings do not parse): {then}")
+    if changes:
+        return (f"the Grid URL {redact_url(url)} is not the pinned Grid URL "
+                f"{redact_url(pinned)}: the credentials go to the pinned Grid only, so {then}")
     return (f"the Grid URL {redact_url(url)} is not the pinned Grid URL {redact_url(pinned)}: "
-            "a change of gridUrl in a pull request cannot move the credentials, so gridops "
-            "runs WITHOUT Grid credentials (set the repository variable GRID_URL, or merge "
-            "the change first)")
+            f"a change of gridUrl in a pull request cannot move the credentials, so {then} "
+            "(set the repository variable GRID_URL, or merge the change first)")
 
 
 def same_grid(a: str, b: str) -> bool:

@@ -78,12 +78,12 @@ class App:
     def aws_checks(self, ws: run.Workspace) -> bool:
         return run.checks_enabled(ws.settings.aws_checks, self.url(ws))
 
-    def unpinned(self, ws: run.Workspace) -> str | None:
+    def unpinned(self, ws: run.Workspace, *, changes: bool = False) -> str | None:
         """What to say when the Grid URL is not the pinned one (None when it is, or when
-        nothing is pinned)."""
+        nothing is pinned); ``changes``: to a command that would change Grid."""
         pinned = run.pinned_grid_url(self.root, ws.settings.file, url=self.pin_url,
                                      from_rev=self.pin_from)
-        return run.check_pinned(self.url(ws), pinned)
+        return run.check_pinned(self.url(ws), pinned, changes=changes)
 
     def warn_once(self, text: str) -> None:
         """A warning on stderr (and as a workflow annotation in GitHub Actions), once."""
@@ -103,11 +103,9 @@ class App:
         ``changes`` Grid is refused and any other runs without credentials."""
         from reconciler.live import open_grid
 
-        problem = self.unpinned(ws)
+        problem = self.unpinned(ws, changes=changes)
         if problem and changes:
-            raise ConfigError(problem.replace("runs WITHOUT Grid credentials",
-                                              "refuses to send credentials or secrets there"),
-                              hint="set the Grid URL to the pinned one, or change the pin "
+            raise ConfigError(problem, hint="set the Grid URL to the pinned one, or change the pin "
                                    "(--pin-grid-url, the repository variable GRID_URL)")
         if problem:
             self.warn_once(problem)

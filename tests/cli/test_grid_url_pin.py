@@ -90,6 +90,7 @@ def test_apply_against_an_unpinned_grid_refuses_before_any_request(
 
     assert result.exit_code == 1
     assert "refuses to send credentials or secrets there" in result.stderr
+    assert "pull request" not in result.stderr, "apply runs after the merge: it cannot know"
     assert attacker.requests == [] and attacker.connections == 0
 
 
