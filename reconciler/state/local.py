@@ -63,11 +63,7 @@ class LocalStateBackend:
                     f"state file {self.path} changed since it was read (version "
                     f"{expected_version or 'none'} -> {stored or 'none'}); nothing was written",
                     hint="another run wrote it: run plan again")
-            new = replace(state, serial=(current.serial if stored is not None else 0) + 1)
-            self._replace(encode_state(new))
-            self._known = (_signature(self.path), new.serial)
-            self.journal_path.unlink(missing_ok=True)
-        return StateSnapshot(state=new, version=str(new.serial))
+            return self._store(state, on=current.serial if stored is not None else 0)
 
     def record(self, entries: Mapping[str, InventoryEntry | None], *,
                durable: bool = True) -> None:
@@ -94,8 +90,10 @@ class LocalStateBackend:
         with self._held(WRITE_LOCK_WAIT):
             if not self.journal_path.exists():
                 return
-            snapshot = self.read()
-            self.write(snapshot.state, expected_version=snapshot.version)
+            # folded once, under the lock that keeps it as read (``write`` would fold it again
+            # to check a version this run just read)
+            state, version = self._folded()
+            self._store(state, on=state.serial if version is not None else 0)
 
     @contextlib.contextmanager
     def lock(self, info: LockInfo, *, wait_seconds: float = 0,
@@ -161,6 +159,15 @@ class LocalStateBackend:
         return LockError(f"state {self.path} is locked by {_describe(holder)}", holder=holder,
                          hint="another apply is running: wait for it with --lock-wait SECONDS "
                               "(force-unlock refuses a lock whose holder is alive)")
+
+    def _store(self, state: State, *, on: int) -> StateSnapshot:
+        """Write ``state`` as the serial after ``on`` and start a new journal (the lock
+        held)."""
+        new = replace(state, serial=on + 1)
+        self._replace(encode_state(new))
+        self._known = (_signature(self.path), new.serial)
+        self.journal_path.unlink(missing_ok=True)
+        return StateSnapshot(state=new, version=str(new.serial))
 
     def _folded(self) -> tuple[State, str | None]:
         """The state with the journal's current lines folded in, and its version token."""
