@@ -36,6 +36,7 @@ from reconciler.live.codec import (
     parse_instance_types,
 )
 from reconciler.live.credentials import Credentials
+from reconciler.live.transport import open_transport
 from reconciler.model import PHASE_DELETED, LiveCluster
 from reconciler.printable import printable
 
@@ -61,11 +62,15 @@ class GridClient:
         self._max_retries = max_retries
         self._backoff = backoff
         self._count_lock = threading.Lock()
+        verify = _tls(self.base_url)
         self._http = httpx.Client(
-            base_url=self.base_url, auth=auth, follow_redirects=False,
-            timeout=httpx.Timeout(timeout), transport=transport, verify=_tls(self.base_url),
+            auth=auth, follow_redirects=False, timeout=httpx.Timeout(timeout), verify=verify,
+            transport=transport or open_transport(self.base_url, verify=verify),
             headers={"Accept": "application/json", "User-Agent": "gridops"},
         )
+        #: each path's absolute URL, parsed once (httpx's URL parsing, per request, cost as
+        #: much as sending it)
+        self._urls: dict[str, httpx.URL] = {}
 
     def __repr__(self) -> str:
         return f"GridClient({self.base_url!r}, user_id={self._user_id!r})"
@@ -173,8 +178,7 @@ class GridClient:
             self.request_count += 1
         start = time.monotonic()
         try:
-            response = self._http.request(method, path, json=json,
-                                          params=httpx.QueryParams(tuple(params or ())))
+            response = self._http.request(method, self._url(path, params), json=json)
         except httpx.TransportError as e:
             _log.debug("grid.request", method=method, path=path, error=type(e).__name__,
                        elapsed_ms=round((time.monotonic() - start) * 1000, 1))
@@ -184,6 +188,21 @@ class GridClient:
         if retry.is_retryable_status(response.status_code, idempotent=idempotent):
             raise retry.RetryableAnswer(response)
         return response
+
+
+    def _url(self, path: str, params: list[tuple[str, str]] | None) -> httpx.URL:
+        if params:
+            return httpx.URL(self.base_url + path, params=params)
+        url = self._urls.get(path)
+        if url is None:
+            url = httpx.URL(self.base_url + path)
+            if len(self._urls) < _URLS_KEPT:
+                self._urls[path] = url
+        return url
+
+
+#: paths whose URL the client keeps (the cluster paths it calls again and again)
+_URLS_KEPT = 1000
 
 
 def _cluster_path(cluster_id: str) -> str:
