@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from reconciler.cli import main
+from reconciler.cli.entry import run
 
-main()
+run()

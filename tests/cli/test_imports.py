@@ -150,3 +150,29 @@ def test_help_loads_the_command_definitions_and_nothing_they_use_to_run(
     others = {m.split(".")[0] for m in beyond} - {"reconciler", "click"}
     assert others <= sys.stdlib_module_names, f"{args} imported {sorted(others)}"
     assert beyond & RUN_STDLIB == set(), f"{args} imported {sorted(beyond & RUN_STDLIB)}"
+
+
+def test_the_executable_answers_version_as_the_group_does_without_loading_click(
+        tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    child = ("import sys\nsys.argv = ['gridops', '--version']\n"
+             "from reconciler.cli.entry import run\nrun()\n"
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'click'))")
+    done = subprocess.run([sys.executable, "-c", child], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, check=True)
+    shown, loaded = done.stdout.splitlines()
+    assert shown + "\n" == CliRunner().invoke(main, ["--version"], prog_name="gridops").output
+    assert loaded == "[]"
+
+
+@pytest.mark.parametrize("args", [["--version", "--help"], ["--repo", ".", "--version"]],
+                         ids=["version-and-help", "option-then-version"])
+def test_the_executable_leaves_any_other_arguments_to_click(tmp_path: Path,
+                                                            args: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("gridops, version ")
