@@ -349,9 +349,9 @@ def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
                         git_sha=plan.git_sha, run_id=run_id, parallelism=parallelism,
                         on_event=on_event)
     if find_leftovers is None:
-        return result, []
-    return result, record_leftovers(backend, sweep_targets(before, plan, result),
-                                    find_leftovers)
+        return result, list(result.notes)
+    return result, [*result.notes, *record_leftovers(backend, sweep_targets(before, plan, result),
+                                                     find_leftovers)]
 
 
 def import_cluster(name: str, ws: Workspace, grid: GridAPI, backend: StateBackend, *,

@@ -104,11 +104,14 @@ def apply_plan(plan: Plan, grid: GridAPI, secrets: SecretResolver, backend: Stat
         if not change.action.changes_grid:
             book.done(change, _bookkept(change, before.get(change.name)), change.phase)
     book.flush(run)
+    notes: tuple[str, ...] = ()
     try:
         backend.settle()
-    except GridopsError as e:
-        book.state_failed(run, e)
-    return ApplyResult(results=book.in_order(plan), git_sha=git_sha)
+    except GridopsError as e:  # every record is in the journal, which every reader folds in
+        notes = (f"every result is recorded in the state's journal, but folding it into the "
+                 f"state failed: {_masked(run, _text(e))}; every run reads the journal, and "
+                 "the next write folds it",)
+    return ApplyResult(results=book.in_order(plan), git_sha=git_sha, notes=notes)
 
 
 def _prepared(run: _Run, change: Change, entry: InventoryEntry | None,
@@ -217,10 +220,6 @@ class _Book:
             self._backend.record(records, durable=False)
         except GridopsError as e:
             self._mark_unrecorded(run, waiting, e)
-
-    def state_failed(self, run: _Run, error: GridopsError) -> None:
-        self._mark_unrecorded(run, [n for n, r in self._results.items()
-                                    if r.outcome is Outcome.OK and r.action.changes_grid], error)
 
     def in_order(self, plan: Plan) -> tuple[ChangeResult, ...]:
         return tuple(self._results[c.name] for c in plan.changes if c.name in self._results)

@@ -346,6 +346,9 @@ class ApplyResult:
     results: tuple[ChangeResult, ...]
     git_sha: str | None = None
     error: str = ""
+    #: what the reader should know that is no cluster's result (the state kept every record
+    #: but could not be compacted)
+    notes: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:

@@ -288,3 +288,22 @@ def test_an_inventory_edit_is_applied_again_after_a_concurrent_write(tmp_path: P
 
     update_inventory(backend, edit)
     assert set(backend.read().state.inventory) == {"theirs", "mine"}
+
+
+def test_a_state_that_cannot_be_compacted_keeps_every_result_and_says_so(repo: Repo) -> None:
+    from reconciler.errors import StateError
+
+    def settle() -> None:  # as a full disk would refuse the state file's rewrite
+        raise StateError("cannot write state file state.json: No space left on device")
+
+    repo.backend.settle = settle  # type: ignore[method-assign]
+    result = repo.reconcile(desired_cluster("a"), desired_cluster("b"))
+
+    assert _outcomes(result) == {"a": (Action.CREATE, Outcome.OK),
+                                 "b": (Action.CREATE, Outcome.OK)}
+    assert len(result.notes) == 1 and "recorded in the state's journal" in result.notes[0]
+    assert "No space left on device" in result.notes[0]
+    # what the note says is true: a new reader of the state sees every result
+    inventory = LocalStateBackend(repo.backend.path).read().state.inventory
+    assert set(inventory) == {"a", "b"}
+    assert [inventory[n].intent for n in ("a", "b")] == [None, None]
