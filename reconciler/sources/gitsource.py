@@ -296,15 +296,37 @@ def _commit(repo: git.Repo, rev: str) -> Any:
 
 
 def git_failure(repo_root: Path, what: str, error: BaseException) -> GitError:
-    """A clear GitError for a git command that failed (dubious ownership said plainly)."""
+    """A clear GitError for a git command that failed (dubious ownership said plainly). A
+    broken pipe to a long-lived ``git cat-file`` says nothing of why git ended, so git is
+    asked again, once, for its own words."""
     text = str(getattr(error, "stderr", "") or error)
-    if "dubious ownership" in text or isinstance(error, BrokenPipeError):
+    if isinstance(error, BrokenPipeError):
+        text = _why_git_stopped(repo_root)
+        if "dubious ownership" not in text:
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+            return GitError(f"git stopped answering while reading {printable(str(repo_root))}"
+                            + (f": {printable(first)}" if first else ""),
+                            hint="check that `git status` works in the repository; "
+                                 "`git fsck` finds a damaged one")
+    if "dubious ownership" in text:
         return GitError(f"git refuses to work in {printable(str(repo_root))}: the repository "
                         "belongs to another user (git's \"dubious ownership\" check)",
                         hint=f"if you trust it: git config --global --add safe.directory "
                              f"{printable(str(repo_root))}")
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return GitError(f"{what} failed: {printable(first.removeprefix('stderr: '))}")
+
+
+def _why_git_stopped(repo_root: Path) -> str:
+    """What git says on stderr when asked the simplest question about ``repo_root``."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "-C", str(repo_root), "rev-parse", "--git-dir"],
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as e:
+        return str(e)
+    return done.stderr
 
 
 @_translated
