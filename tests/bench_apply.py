@@ -9,7 +9,7 @@ interpreter lock.
 The concurrency floor at latency L is L x (1 + N / parallelism): one list call, then N creates
 parallelism at a time.
 
-    python tests/bench_apply.py            # 1,000 at zero latency; 200 at 50 ms
+    python tests/bench_apply.py            # 1,000 at zero latency; 200 and 1,000 at 50 ms
     python tests/bench_apply.py 300 0.02   # N and latency of one more case
 """
 
@@ -107,6 +107,7 @@ def main(argv: list[str]) -> None:
         return
     bench(1000, 0.0, 10)
     bench(200, 0.05, 10)
+    bench(1000, 0.05, 10)  # the fixed start-up and plan weigh less as N grows
     bench(200, 0.05, 1)
     bench(1000, 0.0, 10, in_process=True)
 
