@@ -57,6 +57,8 @@ class App:
     color_err: bool = False
     _echo: Callable[..., None] = field(default=click.echo)
     _warned: set[str] = field(default_factory=set)
+    #: the pinned Grid URL for each settings file, once worked out (it may read git)
+    _pins: dict[str, str | None] = field(default_factory=dict)
 
     def out(self, text: str = "", *, nl: bool = True) -> None:
         """Write to stdout, secrets masked; styles kept only when colour is on."""
@@ -81,9 +83,10 @@ class App:
     def unpinned(self, ws: run.Workspace, *, changes: bool = False) -> str | None:
         """What to say when the Grid URL is not the pinned one (None when it is, or when
         nothing is pinned); ``changes``: to a command that would change Grid."""
-        pinned = run.pinned_grid_url(self.root, ws.settings.file, url=self.pin_url,
-                                     from_rev=self.pin_from)
-        return run.check_pinned(self.url(ws), pinned, changes=changes)
+        if ws.settings.file not in self._pins:
+            self._pins[ws.settings.file] = run.pinned_grid_url(
+                self.root, ws.settings.file, url=self.pin_url, from_rev=self.pin_from)
+        return run.check_pinned(self.url(ws), self._pins[ws.settings.file], changes=changes)
 
     def warn_once(self, text: str) -> None:
         """A warning on stderr (and as a workflow annotation in GitHub Actions), once."""
