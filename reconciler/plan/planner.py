@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from reconciler.errors import SecretError
 from reconciler.live import wire
@@ -60,9 +60,9 @@ def make_plan(desired: DesiredState, live: Sequence[LiveCluster], state: State, 
                    for name, c in sorted(unknown.items()) if name not in desired.clusters)
     stale = sorted(set(inventory) - set(desired.clusters) - set(unknown))
     if prune:
-        changes.extend(_plan_stale(inventory[name], byoc.get(name)) for name in stale)
+        changes.extend(_plan_stale(inventory[name], byoc.get(name), now) for name in stale)
     else:
-        changes.extend(_forget(inventory[name], byoc.get(name)) for name in stale
+        changes.extend(_forget(inventory[name], byoc.get(name), now) for name in stale
                        if inventory[name].creating and not made_by_intent(
                            inventory[name], byoc.get(name)))
         kept = [name for name in stale if not inventory[name].creating]
@@ -148,6 +148,9 @@ def _owned_desired(c: DesiredCluster, live: LiveCluster, resolve_secret: SecretL
 #: How far Grid's clock may be behind ours when a cluster's createdAt is compared with an
 #: intent's time.
 CLOCK_SKEW_SECONDS = 60.0
+#: how long the record of a pending create whose cluster left git, and which Grid does not
+#: list, is kept in case Grid makes it late
+FORGET_AFTER_SECONDS = 15 * 60.0
 
 
 def made_by_intent(entry: InventoryEntry, live: LiveCluster | None) -> bool:
@@ -192,8 +195,21 @@ def _adopted(entry: InventoryEntry, change: Change) -> Change:
                    reason=f"{change.reason}; {note}" if change.reason else note)
 
 
-def _forget(entry: InventoryEntry, live: LiveCluster | None) -> Change:
-    """A pending create whose cluster left git: nothing of it is in Grid (or not as sent)."""
+def _forget(entry: InventoryEntry, live: LiveCluster | None, now: str) -> Change:
+    """A pending create whose cluster left git: nothing of it is in Grid (or not as sent).
+    With nothing of that name in Grid, the record is kept for ``FORGET_AFTER_SECONDS`` after
+    the create was sent, so a cluster Grid makes late is still found, adopted and pruned
+    rather than left unmanaged."""
+    sent, at = _instant(entry.intent.at if entry.intent else ""), _instant(now)
+    if live is None and sent is not None and at is not None \
+            and at - sent < FORGET_AFTER_SECONDS:
+        until = datetime.fromtimestamp(sent + FORGET_AFTER_SECONDS, UTC)
+        return Change(name=entry.name, action=Action.NOOP,
+                      deletion_protection=entry.deletion_protection,
+                      reason=f"{_intent_words(entry)} is not in Grid and the cluster left "
+                             f"git; the record is kept until "
+                             f"{until.isoformat().replace('+00:00', 'Z')} in case Grid makes "
+                             "it late, then dropped")
     where = "nothing of it is in Grid" if live is None else \
         f"the live cluster of that name is not its own ({_not_ours(entry, live)}), left alone"
     return Change(name=entry.name, action=Action.NOOP, forget=True,
@@ -256,12 +272,12 @@ def _desired_change(c: DesiredCluster, action: Action, reason: str,
     )
 
 
-def _plan_stale(entry: InventoryEntry, live: LiveCluster | None) -> Change:
+def _plan_stale(entry: InventoryEntry, live: LiveCluster | None, now: str) -> Change:
     """An owned cluster git no longer holds (or one a pending create may have made)."""
     if entry.creating:
         if not made_by_intent(entry, live):
-            return _forget(entry, live)
-        return _adopted(entry, _plan_stale(replace(entry, intent=None), live))
+            return _forget(entry, live, now)
+        return _adopted(entry, _plan_stale(replace(entry, intent=None), live, now))
     base = Change(name=entry.name, action=Action.NOOP, cluster_id=live.id if live else None,
                   deletion_protection=entry.deletion_protection,
                   phase=live.phase if live else PHASE_DELETED)

@@ -310,3 +310,16 @@ def test_a_pending_create_that_left_git_and_is_not_ours_is_only_forgotten(
     assert (change.action, change.forget) == (Action.NOOP, True)
     assert is_dropped_from_inventory(change)
     assert plan.unmanaged == ((A,) if live else ())
+
+
+def test_a_recent_pending_create_that_left_git_is_kept_in_case_grid_makes_it_late() -> None:
+    c = desired_cluster(A)
+    sent = "2024-05-01T11:55:00Z"  # five minutes before NOW
+    plan = _plan((), (), _creating(c, at=sent))
+    change = _only(plan)
+    assert (change.action, change.forget) == (Action.NOOP, False)
+    assert not is_dropped_from_inventory(change)
+    assert "kept until 2024-05-01T12:10:00Z in case Grid makes it late" in change.reason
+    # and when Grid then lists what it sent, it is adopted and pruned, not left unmanaged
+    later = _only(_plan((), (_made(c, "2024-05-01T11:56:00Z"),), _creating(c, at=sent)))
+    assert (later.action, later.adopt) == (Action.DELETE, True)
