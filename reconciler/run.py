@@ -5,6 +5,7 @@ Nothing here parses options or prints."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -78,34 +79,88 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
     return files, clusters, found
 
 
-def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False,
-                   from_commit: bool = False) -> Workspace:
-    """Settings + desired state at the working tree, or (``from_commit``, for apply) from the
-    objects of the commit HEAD points at, never the files on disk; any error finding stops
-    everything."""
+@dataclass(frozen=True)
+class Configured:
+    """The settings a run works with, read before the cluster files: enough to open the Grid
+    client (and start listing) while those load."""
+
+    root: Path
+    settings: Settings
+    #: the settings file's bytes (part of the desired state's digest)
+    data: bytes
+    #: the commit HEAD points at (None outside git, or before the first commit)
+    sha: str | None
+    in_git: bool
+    #: the settings (and the cluster files to come) are the commit's, not the working tree's
+    from_commit: bool
+
+
+def read_settings(root: Path, settings_file: str, *, settings_required: bool = False,
+                  from_commit: bool = False) -> Configured:
+    """The settings at the working tree, or (``from_commit``) in the commit HEAD points at."""
     settings = settings_loader.load_settings(root, settings_file, required=settings_required)
     in_git = gitsource.find_repo_root(root) is not None
     sha = gitsource.head_sha(root) if in_git else None
-    settings_bytes = (root / settings_file).read_bytes() \
-        if (root / settings_file).is_file() else b""
+    data = (root / settings_file).read_bytes() if (root / settings_file).is_file() else b""
     if from_commit and sha is not None:
-        settings_bytes = gitsource.read_file_at(root, sha, settings_file) or b""
-        if settings_bytes:
-            committed, problems = settings_loader.parse_settings(settings_bytes, settings_file)
+        data = gitsource.read_file_at(root, sha, settings_file) or b""
+        if data:
+            committed, problems = settings_loader.parse_settings(data, settings_file)
             if committed is None:
                 raise ValidationError(problems)
             settings = committed
+    return Configured(root=root, settings=settings, data=data, sha=sha, in_git=in_git,
+                      from_commit=from_commit and sha is not None)
+
+
+def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False,
+                   from_commit: bool = False, configured: Configured | None = None
+                   ) -> Workspace:
+    """Settings + desired state at the working tree, or (``from_commit``, for apply) from the
+    objects of the commit HEAD points at, never the files on disk; any error finding stops
+    everything. ``configured``: the settings already read (``read_settings``)."""
+    conf = configured or read_settings(root, settings_file, settings_required=settings_required,
+                                       from_commit=from_commit)
+    settings, sha = conf.settings, conf.sha
+    if conf.from_commit and sha is not None:
         files, clusters, findings = _read_desired_at(root, settings, sha)
     else:
         files, clusters, findings = _read_desired(root, settings)
     if any(f.severity == "error" for f in findings):
         raise ValidationError(findings)
     dirty = gitsource.uncommitted_files(root, settings.clusters_dir, settings_file) \
-        if in_git else ()
+        if conf.in_git else ()
     desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty,
-                           digest=_digest(settings_bytes, files))
+                           digest=_digest(conf.data, files))
     return Workspace(root=root, settings=settings, desired=desired,
                      warnings=tuple(f for f in findings if f.severity != "error"))
+
+
+class Listing:
+    """Grid's cluster list, asked in a thread of its own as soon as the client is open, while
+    the cluster files load: a large Grid takes seconds to answer. ``result`` waits for it (and
+    raises what the call raised); a run that stops first leaves it to end with the process."""
+
+    def __init__(self, grid: GridAPI) -> None:
+        self._done = threading.Event()
+        self._live: list[LiveCluster] = []
+        self._error: BaseException | None = None
+        threading.Thread(target=self._list, args=(grid,), name="gridops-list",
+                         daemon=True).start()
+
+    def _list(self, grid: GridAPI) -> None:
+        try:
+            self._live = grid.list_clusters()
+        except BaseException as e:  # handed to whoever asks for the result
+            self._error = e
+        finally:
+            self._done.set()
+
+    def result(self) -> list[LiveCluster]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._live
 
 
 def _read_desired_at(root: Path, settings: Settings, sha: str) -> tuple[
@@ -155,13 +210,14 @@ def _require_secrets(plan: Plan, resolver: SecretResolver) -> None:
 
 def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,
                    resolver: SecretResolver, *, allow_empty: bool = False,
-                   guarded: bool = True, base_rev: str | None = None
-                   ) -> tuple[Plan, list[LiveCluster]]:
+                   guarded: bool = True, base_rev: str | None = None,
+                   listing: Listing | None = None) -> tuple[Plan, list[LiveCluster]]:
     """One list call, one state read, one pure plan. ``guarded``: the safety guards refuse a
     plan that would delete too much (plan and apply; read-only reports only show it).
     ``base_rev``: the commit to tell git changes from drift by (a pull request's base);
-    None means each cluster's last applied commit, else HEAD~ (see ``change_bases``)."""
-    live = grid.list_clusters()
+    None means each cluster's last applied commit, else HEAD~ (see ``change_bases``).
+    ``listing``: the list call, already under way."""
+    live = listing.result() if listing is not None else grid.list_clusters()
     state = backend.read().state
     plan = planner.make_plan(ws.desired, live, state, resolve_secret=_secret_for_diff(resolver),
                              prune=ws.settings.prune, now=now_iso())

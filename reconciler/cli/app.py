@@ -67,20 +67,27 @@ class App:
     def err(self, text: str) -> None:
         self._echo(self.masker.mask(text), err=True, color=self.color_err)
 
-    def workspace(self, *, from_commit: bool = False) -> run.Workspace:
+    def configured(self) -> run.Configured:
+        """The settings of the working tree, read before the cluster files."""
+        return run.read_settings(self.root, self.settings_file,
+                                 settings_required=self.settings_given)
+
+    def workspace(self, *, from_commit: bool = False,
+                  configured: run.Configured | None = None) -> run.Workspace:
         """The repository as loaded: the working tree, or (``from_commit``) the commit HEAD
-        points at, as apply uses it."""
+        points at, as apply uses it; ``configured``: its settings, already read."""
         return run.load_workspace(self.root, self.settings_file,
                                   settings_required=self.settings_given,
-                                  from_commit=from_commit)
+                                  from_commit=from_commit, configured=configured)
 
-    def url(self, ws: run.Workspace) -> str:
+    def url(self, ws: run.Workspace | run.Configured) -> str:
         return self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url
 
     def aws_checks(self, ws: run.Workspace) -> bool:
         return run.checks_enabled(ws.settings.aws_checks, self.url(ws))
 
-    def unpinned(self, ws: run.Workspace, *, changes: bool = False) -> str | None:
+    def unpinned(self, ws: run.Workspace | run.Configured, *,
+                 changes: bool = False) -> str | None:
         """What to say when the Grid URL is not the pinned one (None when it is, or when
         nothing is pinned); ``changes``: to a command that would change Grid."""
         if ws.settings.file not in self._pins:
@@ -101,7 +108,8 @@ class App:
             self.err(f"::warning title=gridops::{escape_data(self.masker.mask(text))}")
 
     @contextmanager
-    def grid(self, ws: run.Workspace, *, changes: bool = False) -> Iterator[GridAPI]:
+    def grid(self, ws: run.Workspace | run.Configured, *,
+             changes: bool = False) -> Iterator[GridAPI]:
         """The Grid client. Against a Grid that is not the pinned one, a command that
         ``changes`` Grid is refused and any other runs without credentials."""
         from reconciler.live import open_grid

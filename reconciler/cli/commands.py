@@ -142,12 +142,15 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
         raise ConfigError(f"cannot save the plan to {out_file}: its folder does not exist")
     unpinned: str | None = None
     try:
-        ws = app.workspace()
-        unpinned = app.unpinned(ws)
-        pr_base = run.pull_request_base(ws, gh.base_sha, gh.head_sha) if gh else None
-        with app.grid(ws) as grid:
+        configured = app.configured()
+        unpinned = app.unpinned(configured)
+        with app.grid(configured) as grid:
+            listing = run.Listing(grid)  # while the cluster files load
+            ws = app.workspace(configured=configured)
+            pr_base = run.pull_request_base(ws, gh.base_sha, gh.head_sha) if gh else None
             the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
-                                             allow_empty=allow_empty, base_rev=pr_base)
+                                             allow_empty=allow_empty, base_rev=pr_base,
+                                             listing=listing)
         if preflight or strict or (preflight is None and app.aws_checks(ws)):
             the_plan = with_preflight(app, ws, the_plan, strict=strict)
     except ValidationError as e:
@@ -363,10 +366,13 @@ def status(app: App, as_json: bool) -> None:
     """Live clusters with their phase, whether gridops manages them, drift, and age."""
     from datetime import UTC, datetime
 
-    ws = app.workspace()
-    backend = app.state(ws)
-    with app.grid(ws) as grid:
-        the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, guarded=False)
+    configured = app.configured()
+    with app.grid(configured) as grid:
+        listing = run.Listing(grid)  # while the cluster files load
+        ws = app.workspace(configured=configured)
+        backend = app.state(ws)
+        the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, guarded=False,
+                                            listing=listing)
     owned = {name for name, entry in backend.read().state.inventory.items()
              if not entry.creating}  # a create not yet confirmed is not owned yet
     rows = render.status_rows(the_plan, live, owned, now=datetime.now(UTC))
@@ -402,9 +408,12 @@ def drift(app: App, /, as_json: bool, issue: bool, out_file: Path | None,
     Exit 0 when live matches git, 2 when it does not, 1 on error.
     """
     gh = github_context(app, github) if issue else None
-    ws = app.workspace()
-    with app.grid(ws) as grid:
-        the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver, guarded=False)
+    configured = app.configured()
+    with app.grid(configured) as grid:
+        listing = run.Listing(grid)  # while the cluster files load
+        ws = app.workspace(configured=configured)
+        the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver, guarded=False,
+                                         listing=listing)
     if out_file:
         _write_plan(out_file, the_plan)
     app.out(render.render_plan_json(the_plan) if as_json
