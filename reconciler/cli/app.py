@@ -24,12 +24,12 @@ if TYPE_CHECKING:  # the values a command uses load with the command
 
 
 class _Log:
-    """The ``gridops`` structlog logger, made on first use (structlog loads with it)."""
+    """The ``gridops`` logger (``reconciler.logs``), made on first use."""
 
     def __getattr__(self, name: str) -> Any:
-        import structlog
+        from reconciler.logs import get_logger
 
-        return getattr(structlog.get_logger("gridops"), name)
+        return getattr(get_logger("gridops"), name)
 
 
 log = _Log()

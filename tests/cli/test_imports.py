@@ -1,8 +1,9 @@
 """What a command loads: `validate`, `--help` and `--version` start neither AWS, deepdiff,
 pydantic nor GitPython (whose import runs `git version`), and start no process; `--version`
 loads click and the group alone, `--help` the command definitions and nothing they only use
-when they run. Checked in a fresh interpreter through `sys.modules` and a recording
-`subprocess.Popen`, never by time."""
+when they run; a plan or an apply at the default level writes no log line and loads no
+structlog (-vv does, and masks every line). Checked in a fresh interpreter through
+`sys.modules` and a recording `subprocess.Popen`, never by time."""
 
 from __future__ import annotations
 
@@ -84,11 +85,14 @@ print(sorted(m for m in modules if is_loaded(m)))
 """
 
 
-def _loaded(args: list[str], cwd: Path) -> dict[str, object]:
-    env = {**os.environ, "GRID_EXTERNAL_ID_A": SECRET_A, "GRID_EXTERNAL_ID_B": SECRET_B}
+def _loaded(args: list[str], cwd: Path, env: dict[str, str] | None = None
+            ) -> dict[str, object]:
+    env = {**os.environ, "GRID_EXTERNAL_ID_A": SECRET_A, "GRID_EXTERNAL_ID_B": SECRET_B,
+           **(env or {})}
     done = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
     report: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    report["stderr"] = done.stderr
     return report
 
 
@@ -119,8 +123,32 @@ def test_plan_loads_git_when_it_needs_the_commit(gitops: GitOpsRepo) -> None:
 
     assert report["code"] in (0, 2), report
     assert "git" in report["modules"]
-    assert report["ran"] == ["reconciler.run", "structlog", "yaml"]
+    assert report["ran"] == ["reconciler.run", "yaml"]
     assert any("git" in command for command in report["started"])  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("args", [["plan"], ["apply", "--auto-approve"]], ids=["plan", "apply"])
+def test_a_run_at_the_default_level_writes_no_log_line_and_loads_no_structlog(
+        gitops: GitOpsRepo, args: list[str]) -> None:
+    report = _loaded(["--repo", str(gitops.root), *args], gitops.root)
+
+    assert report["code"] in (0, 2), report
+    assert "structlog" not in report["ran"], report["ran"]  # type: ignore[operator]
+
+
+def test_with_vv_the_first_line_loads_structlog_and_every_line_is_masked(
+        gitops: GitOpsRepo) -> None:
+    # The control of the check above: debug lines are written, as JSON in CI, and the Masker
+    # still blanks a secret in each of them (here the event's own name).
+    report = _loaded(["--repo", str(gitops.root), "-vv", "plan"], gitops.root,
+                     env={"CI": "true", "GRIDOPS_MASK_EVENT": "grid.request"})
+
+    assert report["code"] in (0, 2), report
+    assert "structlog" in report["ran"]  # type: ignore[operator]
+    lines = [json.loads(line) for line in str(report["stderr"]).splitlines() if line.strip()]
+    requests = [line for line in lines if line.get("method") == "GET"]
+    assert requests and all(line["event"] == "***" for line in requests), lines
+    assert all(line["level"] == "debug" and line["timestamp"] for line in requests), lines
 
 
 def _beyond_click(args: list[str], cwd: Path) -> set[str]:
