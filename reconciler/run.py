@@ -9,10 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, update_inventory
-from reconciler.aws.terraform import output_reader
 from reconciler.errors import (
     ConfigError,
     Finding,
@@ -38,6 +37,10 @@ from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Pl
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
 from reconciler.sources.settings import Settings
+
+if TYPE_CHECKING:  # apply's machinery loads when a command applies, not when it plans
+    from reconciler.apply.engine import Inventory
+    from reconciler.sources.selfmanaged import OutputRead, OutputReader
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,20 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
                                                      max_bytes=settings.max_file_bytes)
     read_findings = [f.tagged("file") for f in read_findings]
     clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
-                                             read_output=output_reader(root))
+                                             read_output=_output_reader(root))
     found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
+
+
+def _output_reader(root: Path) -> OutputReader:
+    """``aws.terraform``'s reader of a self-managed cluster's output, loaded with the first
+    document that names one."""
+    def read(ref: SecretRef) -> OutputRead:
+        from reconciler.aws.terraform import output_reader
+
+        return output_reader(root)(ref)
+
+    return read
 
 
 def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False,
@@ -115,7 +129,7 @@ def _read_desired_at(root: Path, settings: Settings, sha: str) -> tuple[
         is_cluster_file=loader.is_cluster_file)
     read_findings = [f.tagged("file") for f in read_findings]
     clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
-                                             read_output=output_reader(root))
+                                             read_output=_output_reader(root))
     found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
 
@@ -263,7 +277,7 @@ def _desired_at(ws: Workspace, rev: str) -> Mapping[str, DesiredCluster] | None:
         files = gitsource.read_tree_files(ws.root, rev, ws.settings.clusters_dir)
     except GitError:
         return None
-    return loader.load_desired(files, read_output=output_reader(ws.root))[0]
+    return loader.load_desired(files, read_output=_output_reader(ws.root))[0]
 
 
 def pull_request_base(ws: Workspace, base: str | None, head: str | None) -> str | None:
@@ -338,15 +352,18 @@ def plan_for_apply(ws: Workspace, grid: GridAPI, backend: StateBackend,
 def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
                   resolver: SecretResolver, *, force_delete: bool,
                   find_leftovers: LeftoverFinder | None, run_id: str = "",
-                  parallelism: int = DEFAULT_PARALLELISM,
+                  parallelism: int | None = None,
                   on_event: Callable[[ChangeResult], None] | None = None,
                   ) -> tuple[ApplyResult, list[str]]:
     """Carry out ``plan`` (the caller holds the lock; ``run_id`` marks its intents), then
     sweep what finished deletes left behind when ``find_leftovers`` is given. Returns the
-    result and notes for the reader."""
+    result and notes for the reader. ``parallelism``: None is the engine's default."""
+    from reconciler.apply.engine import DEFAULT_PARALLELISM, apply_plan
+
     before = backend.read().state
     result = apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
-                        git_sha=plan.git_sha, run_id=run_id, parallelism=parallelism,
+                        git_sha=plan.git_sha, run_id=run_id,
+                        parallelism=DEFAULT_PARALLELISM if parallelism is None else parallelism,
                         on_event=on_event)
     if find_leftovers is None:
         return result, []
@@ -421,6 +438,8 @@ def record_leftovers(backend: StateBackend, targets: Sequence[InventoryEntry],
                      find: LeftoverFinder) -> list[str]:
     """Sweep each target and remember its leftovers in the inventory until it is clean.
     Returns notes for the reader; a sweep that cannot run is a note, never a failure."""
+    from reconciler.apply.engine import update_inventory
+
     notes: list[str] = []
     for entry in targets:
         try:
@@ -517,6 +536,8 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 def remember_leftovers(backend: StateBackend, name: str, refs: tuple[str, ...]) -> None:
     """After a sweep: an owned cluster keeps its leftovers listed until none remain."""
+    from reconciler.apply.engine import update_inventory
+
     entry = backend.read().state.inventory.get(name)
     if entry is not None:
         update_inventory(backend, _leftovers_edit(entry, refs))

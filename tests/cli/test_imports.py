@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import SECRET_A, SECRET_B, GitOpsRepo
+from tests.cli.conftest import SECRET_A, SECRET_B, GitOpsRepo, cluster_doc
 
 HEAVY = ("boto3", "botocore", "deepdiff", "pydantic", "git")
 #: What `--version` may load beyond click: the ``gridops`` group and its package.
@@ -34,6 +34,10 @@ DEFINITIONS = GROUP | {
 #: Standard modules that only running a command needs (pathlib's import alone is a quarter of
 #: Python's start-up).
 RUN_STDLIB = {"logging", "pathlib", "random", "signal", "traceback"}
+#: What a plan whose documents name no AWS secret and no self-managed output never runs: the
+#: apply machinery, the AWS and terraform secret providers, the self-managed output's reader.
+UNUSED_BY_PLAN = ("reconciler.apply.engine", "reconciler.apply.steps", "reconciler.aws.secrets",
+                  "reconciler.aws.terraform", "reconciler.sources.selfmanaged")
 
 _CHILD = """
 import json, subprocess, sys
@@ -52,9 +56,10 @@ else:
     code = 0
 from reconciler.lazy import is_loaded
 print(json.dumps({"code": code, "started": started,
-                  "ran": [m for m in ("reconciler.run", "structlog", "yaml") if is_loaded(m)],
+                  "ran": [m for m in WATCHED if is_loaded(m)],
                   "modules": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)}))
-""".replace("HEAVY", repr(HEAVY))
+""".replace("HEAVY", repr(HEAVY)).replace(
+    "WATCHED", repr(("reconciler.run", "structlog", "yaml", *UNUSED_BY_PLAN)))
 
 
 #: A click group of one option and one command: what click itself loads to run the same
@@ -134,6 +139,42 @@ def test_a_run_at_the_default_level_writes_no_log_line_and_loads_no_structlog(
 
     assert report["code"] in (0, 2), report
     assert "structlog" not in report["ran"], report["ran"]  # type: ignore[operator]
+
+
+def test_a_plan_runs_no_apply_aws_or_self_managed_code(gitops: GitOpsRepo) -> None:
+    report = _loaded(["--repo", str(gitops.root), "plan"], gitops.root)
+
+    assert report["code"] in (0, 2), report
+    ran = set(report["ran"])  # type: ignore[call-overload]
+    assert ran & set(UNUSED_BY_PLAN) == set(), f"plan ran {sorted(ran & set(UNUSED_BY_PLAN))}"
+    heavy = {m.split(".")[0] for m in report["modules"]}  # type: ignore[attr-defined]
+    assert heavy == {"git"}, f"plan imported {sorted(heavy - {'git'})}"
+
+
+def test_apply_and_a_terraform_output_reference_run_what_they_use(gitops: GitOpsRepo) -> None:
+    # The control of the check above: each module it watches does load when it is needed.
+    gitops.write(".gitignore", ".gridops/\nterraform/\n")
+    gitops.write("terraform/outputs.json", json.dumps({"external_id": {"value": SECRET_A}}))
+    gitops.write("clusters/team-a/alpha.yaml", cluster_doc("alpha").replace(
+        "{fromEnv: GRID_EXTERNAL_ID_A}",
+        "{fromTerraformOutput: {file: terraform/outputs.json, output: external_id}}"))
+    gitops.commit("alpha: the external id from terraform")
+    gitops.write("terraform/gamma.json", json.dumps({"gridv1_cluster": {"value": "{}"}}))
+    self_managed = ("apiVersion: gridops/v1\nkind: GridCluster\nmetadata: {name: gamma}\nspec:\n"
+                    "  selfManaged: {fromTerraformOutput: {file: terraform/gamma.json, "
+                    "output: gridv1_cluster}}\n")
+
+    planned = _loaded(["--repo", str(gitops.root), "plan"], gitops.root)
+    applied = _loaded(["--repo", str(gitops.root), "apply", "--auto-approve"], gitops.root)
+    gitops.write("clusters/gamma.yaml", self_managed)
+    found = _loaded(["--repo", str(gitops.root), "validate"], gitops.root)
+
+    assert planned["code"] == 0 and applied["code"] == 0, (planned, applied)
+    assert {"reconciler.aws.secrets", "reconciler.aws.terraform"} <= set(
+        planned["ran"])  # type: ignore[call-overload]
+    assert {"reconciler.apply.engine", "reconciler.apply.steps"} <= set(
+        applied["ran"])  # type: ignore[call-overload]
+    assert "reconciler.sources.selfmanaged" in found["ran"], found  # type: ignore[operator]
 
 
 def test_with_vv_the_first_line_loads_structlog_and_every_line_is_masked(
