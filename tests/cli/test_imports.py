@@ -35,9 +35,10 @@ DEFINITIONS = GROUP | {
 #: Python's start-up).
 RUN_STDLIB = {"logging", "pathlib", "random", "signal", "traceback"}
 #: What a plan whose documents name no AWS secret and no self-managed output never runs: the
-#: apply machinery, the AWS and terraform secret providers, the self-managed output's reader.
+#: apply machinery, the AWS and terraform secret providers, the self-managed output's reader,
+#: the state's file lock (a plan only reads the state).
 UNUSED_BY_PLAN = ("reconciler.apply.engine", "reconciler.apply.steps", "reconciler.aws.secrets",
-                  "reconciler.aws.terraform", "reconciler.sources.selfmanaged")
+                  "reconciler.aws.terraform", "reconciler.sources.selfmanaged", "filelock")
 
 _CHILD = """
 import json, subprocess, sys
@@ -172,7 +173,7 @@ def test_apply_and_a_terraform_output_reference_run_what_they_use(gitops: GitOps
     assert planned["code"] == 0 and applied["code"] == 0, (planned, applied)
     assert {"reconciler.aws.secrets", "reconciler.aws.terraform"} <= set(
         planned["ran"])  # type: ignore[call-overload]
-    assert {"reconciler.apply.engine", "reconciler.apply.steps"} <= set(
+    assert {"reconciler.apply.engine", "reconciler.apply.steps", "filelock"} <= set(
         applied["ran"])  # type: ignore[call-overload]
     assert "reconciler.sources.selfmanaged" in found["ran"], found  # type: ignore[operator]
 
