@@ -36,9 +36,10 @@ DEFINITIONS = GROUP | {
 RUN_STDLIB = {"logging", "pathlib", "random", "signal", "traceback"}
 #: What a plan whose documents name no AWS secret and no self-managed output never runs: the
 #: apply machinery, the AWS and terraform secret providers, the self-managed output's reader,
-#: the state's file lock (a plan only reads the state).
+#: the state's file lock (a plan only reads the state), the emulator's faults (a Grid URL).
 UNUSED_BY_PLAN = ("reconciler.apply.engine", "reconciler.apply.steps", "reconciler.aws.secrets",
-                  "reconciler.aws.terraform", "reconciler.sources.selfmanaged", "filelock")
+                  "reconciler.aws.terraform", "reconciler.sources.selfmanaged", "filelock",
+                  "reconciler.sim.faults")
 
 _CHILD = """
 import json, subprocess, sys
@@ -167,6 +168,9 @@ def test_apply_and_a_terraform_output_reference_run_what_they_use(gitops: GitOps
 
     planned = _loaded(["--repo", str(gitops.root), "plan"], gitops.root)
     applied = _loaded(["--repo", str(gitops.root), "apply", "--auto-approve"], gitops.root)
+    emulated = _loaded(["--repo", str(gitops.root), "--grid-url",
+                        f"sim://{gitops.root.parent / 'sim.db'}?createSeconds=0", "plan"],
+                       gitops.root)
     gitops.write("clusters/gamma.yaml", self_managed)
     found = _loaded(["--repo", str(gitops.root), "validate"], gitops.root)
 
@@ -175,6 +179,7 @@ def test_apply_and_a_terraform_output_reference_run_what_they_use(gitops: GitOps
         planned["ran"])  # type: ignore[call-overload]
     assert {"reconciler.apply.engine", "reconciler.apply.steps", "filelock"} <= set(
         applied["ran"])  # type: ignore[call-overload]
+    assert "reconciler.sim.faults" in emulated["ran"], emulated  # type: ignore[operator]
     assert "reconciler.sources.selfmanaged" in found["ran"], found  # type: ignore[operator]
 
 
