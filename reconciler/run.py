@@ -1,12 +1,12 @@
 """Orchestration: each command's work as one function that receives its collaborators
 (Grid client, state backend, secret resolver) as arguments. The CLI builds them; tests may too.
-Nothing here parses options or prints."""
+Nothing here parses options or prints. The repository is loaded by ``sources.workspace``, whose
+``Workspace``, ``load_workspace`` and ``collect_findings`` the commands use through here."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,18 +14,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.errors import (
     ConfigError,
-    Finding,
     GitError,
     GridopsError,
     SecretError,
     StalePlan,
-    ValidationError,
 )
 from reconciler.gridurl import KIND_REMOTE, KIND_SIM, check_grid_url, redact_url
 from reconciler.live import wire
 from reconciler.model import (
     DesiredCluster,
-    DesiredState,
     InventoryEntry,
     LiveCluster,
     Ownership,
@@ -37,109 +34,17 @@ from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Pl
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
 from reconciler.sources.settings import Settings
+from reconciler.sources.workspace import Workspace as Workspace
+from reconciler.sources.workspace import collect_findings as collect_findings
+from reconciler.sources.workspace import load_workspace as load_workspace
+from reconciler.sources.workspace import output_reader
 
 if TYPE_CHECKING:  # apply's machinery loads when a command applies, not when it plans
     from reconciler.apply.engine import Inventory
-    from reconciler.sources.selfmanaged import OutputRead, OutputReader
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """The repository as loaded: settings, desired clusters, and non-fatal findings."""
-
-    root: Path
-    settings: Settings
-    desired: DesiredState
-    warnings: tuple[Finding, ...] = ()
 
 
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def collect_findings(root: Path, settings: Settings, path: str | None = None) -> tuple[
-        dict[str, DesiredCluster], list[Finding]]:
-    """Read and validate every cluster document; with ``path``, report only what lies under it
-    (defaults documents in parent folders still apply, so the whole folder is read)."""
-    _, clusters, found = _read_desired(root, settings)
-    if path and path not in (".", ""):
-        prefix = path.rstrip("/")
-        found = [f for f in found if f.file == prefix or f.file.startswith(prefix + "/")]
-        clusters = {n: c for n, c in clusters.items()
-                    if c.source.file == prefix or c.source.file.startswith(prefix + "/")}
-    return clusters, found
-
-
-def _read_desired(root: Path, settings: Settings) -> tuple[
-        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
-    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir,
-                                                     max_bytes=settings.max_file_bytes)
-    read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
-                                             read_output=_output_reader(root))
-    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
-    return files, clusters, found
-
-
-def _output_reader(root: Path) -> OutputReader:
-    """``aws.terraform``'s reader of a self-managed cluster's output, loaded with the first
-    document that names one."""
-    def read(ref: SecretRef) -> OutputRead:
-        from reconciler.aws.terraform import output_reader
-
-        return output_reader(root)(ref)
-
-    return read
-
-
-def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False,
-                   from_commit: bool = False) -> Workspace:
-    """Settings + desired state at the working tree, or (``from_commit``, for apply) from the
-    objects of the commit HEAD points at, never the files on disk; any error finding stops
-    everything."""
-    settings = settings_loader.load_settings(root, settings_file, required=settings_required)
-    in_git = gitsource.find_repo_root(root) is not None
-    sha = gitsource.head_sha(root) if in_git else None
-    settings_bytes = (root / settings_file).read_bytes() \
-        if (root / settings_file).is_file() else b""
-    if from_commit and sha is not None:
-        settings_bytes = gitsource.read_file_at(root, sha, settings_file) or b""
-        if settings_bytes:
-            committed, problems = settings_loader.parse_settings(settings_bytes, settings_file)
-            if committed is None:
-                raise ValidationError(problems)
-            settings = committed
-        files, clusters, findings = _read_desired_at(root, settings, sha)
-    else:
-        files, clusters, findings = _read_desired(root, settings)
-    if any(f.severity == "error" for f in findings):
-        raise ValidationError(findings)
-    dirty = gitsource.uncommitted_files(root, settings.clusters_dir, settings_file) \
-        if in_git else ()
-    desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty,
-                           digest=_digest(settings_bytes, files))
-    return Workspace(root=root, settings=settings, desired=desired,
-                     warnings=tuple(f for f in findings if f.severity != "error"))
-
-
-def _read_desired_at(root: Path, settings: Settings, sha: str) -> tuple[
-        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
-    files, read_findings = gitsource.read_commit_files(
-        root, sha, settings.clusters_dir, max_bytes=settings.max_file_bytes,
-        is_cluster_file=loader.is_cluster_file)
-    read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
-                                             read_output=_output_reader(root))
-    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
-    return files, clusters, found
-
-
-def _digest(settings_bytes: bytes, files: Mapping[str, bytes]) -> str:
-    """What the desired state was made from: the settings file and every cluster file."""
-    digest = hashlib.sha256(settings_bytes)
-    for name, data in sorted(files.items()):
-        digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(data).digest())
-    return digest.hexdigest()
 
 
 def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster, SecretRef],
@@ -277,7 +182,7 @@ def _desired_at(ws: Workspace, rev: str) -> Mapping[str, DesiredCluster] | None:
         files = gitsource.read_tree_files(ws.root, rev, ws.settings.clusters_dir)
     except GitError:
         return None
-    return loader.load_desired(files, read_output=_output_reader(ws.root))[0]
+    return loader.load_desired(files, read_output=output_reader(ws.root))[0]
 
 
 def pull_request_base(ws: Workspace, base: str | None, head: str | None) -> str | None:

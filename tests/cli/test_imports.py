@@ -40,6 +40,9 @@ RUN_STDLIB = {"logging", "pathlib", "random", "signal", "traceback"}
 UNUSED_BY_PLAN = ("reconciler.apply.engine", "reconciler.apply.steps", "reconciler.aws.secrets",
                   "reconciler.aws.terraform", "reconciler.sources.selfmanaged", "filelock",
                   "reconciler.sim.faults")
+#: What validate never runs: the orchestration and every stage after the desired state.
+UNUSED_BY_VALIDATE = ("reconciler.run", "reconciler.plan.types", "reconciler.live",
+                      "reconciler.ports")
 
 _CHILD = """
 import json, subprocess, sys
@@ -61,7 +64,7 @@ print(json.dumps({"code": code, "started": started,
                   "ran": [m for m in WATCHED if is_loaded(m)],
                   "modules": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)}))
 """.replace("HEAVY", repr(HEAVY)).replace(
-    "WATCHED", repr(("reconciler.run", "structlog", "yaml", *UNUSED_BY_PLAN)))
+    "WATCHED", repr(tuple({"structlog", "yaml", *UNUSED_BY_PLAN, *UNUSED_BY_VALIDATE})))
 
 
 #: A click group of one option and one command: what click itself loads to run the same
@@ -130,8 +133,15 @@ def test_plan_loads_git_when_it_needs_the_commit(gitops: GitOpsRepo) -> None:
 
     assert report["code"] in (0, 2), report
     assert "git" in report["modules"]
-    assert report["ran"] == ["reconciler.run", "yaml"]
+    assert set(report["ran"]) == {"yaml", *UNUSED_BY_VALIDATE}  # type: ignore[call-overload]
     assert any("git" in command for command in report["started"])  # type: ignore[attr-defined]
+
+
+def test_validate_runs_nothing_after_the_desired_state(gitops: GitOpsRepo) -> None:
+    report = _loaded(["validate"], gitops.root)
+
+    assert report["code"] == 0, report
+    assert report["ran"] == ["yaml"], f"validate ran {report['ran']}"
 
 
 @pytest.mark.parametrize("args", [["plan"], ["apply", "--auto-approve"]], ids=["plan", "apply"])
