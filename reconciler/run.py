@@ -1,33 +1,29 @@
 """Orchestration: each command's work as one function that receives its collaborators
 (Grid client, state backend, secret resolver) as arguments. The CLI builds them; tests may too.
-Nothing here parses options or prints."""
+Nothing here parses options or prints. The repository is loaded by ``sources.workspace``, whose
+``Workspace``, ``load_workspace`` and ``collect_findings`` the commands use through here."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from reconciler.apply.engine import DEFAULT_PARALLELISM, Inventory, apply_plan, update_inventory
-from reconciler.aws.terraform import output_reader
 from reconciler.errors import (
     ConfigError,
-    Finding,
     GitError,
     GridopsError,
     SecretError,
     StalePlan,
-    ValidationError,
 )
 from reconciler.gridurl import KIND_REMOTE, KIND_SIM, check_grid_url, redact_url
 from reconciler.live import wire
 from reconciler.model import (
     DesiredCluster,
-    DesiredState,
     InventoryEntry,
     LiveCluster,
     Ownership,
@@ -39,101 +35,19 @@ from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Pl
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
 from reconciler.sources.settings import Settings
+from reconciler.sources.workspace import Configured as Configured
+from reconciler.sources.workspace import Workspace as Workspace
+from reconciler.sources.workspace import collect_findings as collect_findings
+from reconciler.sources.workspace import load_workspace as load_workspace
+from reconciler.sources.workspace import output_reader
+from reconciler.sources.workspace import read_settings as read_settings
 
-
-@dataclass(frozen=True)
-class Workspace:
-    """The repository as loaded: settings, desired clusters, and non-fatal findings."""
-
-    root: Path
-    settings: Settings
-    desired: DesiredState
-    warnings: tuple[Finding, ...] = ()
+if TYPE_CHECKING:  # apply's machinery loads when a command applies, not when it plans
+    from reconciler.apply.engine import Inventory
 
 
 def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def collect_findings(root: Path, settings: Settings, path: str | None = None) -> tuple[
-        dict[str, DesiredCluster], list[Finding]]:
-    """Read and validate every cluster document; with ``path``, report only what lies under it
-    (defaults documents in parent folders still apply, so the whole folder is read)."""
-    _, clusters, found = _read_desired(root, settings)
-    if path and path not in (".", ""):
-        prefix = path.rstrip("/")
-        found = [f for f in found if f.file == prefix or f.file.startswith(prefix + "/")]
-        clusters = {n: c for n, c in clusters.items()
-                    if c.source.file == prefix or c.source.file.startswith(prefix + "/")}
-    return clusters, found
-
-
-def _read_desired(root: Path, settings: Settings) -> tuple[
-        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
-    files, read_findings = loader.read_cluster_files(root, settings.clusters_dir,
-                                                     max_bytes=settings.max_file_bytes)
-    read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
-                                             read_output=output_reader(root))
-    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
-    return files, clusters, found
-
-
-@dataclass(frozen=True)
-class Configured:
-    """The settings a run works with, read before the cluster files: enough to open the Grid
-    client (and start listing) while those load."""
-
-    root: Path
-    settings: Settings
-    #: the settings file's bytes (part of the desired state's digest)
-    data: bytes
-    #: the commit HEAD points at (None outside git, or before the first commit)
-    sha: str | None
-    in_git: bool
-    #: the settings (and the cluster files to come) are the commit's, not the working tree's
-    from_commit: bool
-
-
-def read_settings(root: Path, settings_file: str, *, settings_required: bool = False,
-                  from_commit: bool = False) -> Configured:
-    """The settings at the working tree, or (``from_commit``) in the commit HEAD points at."""
-    settings = settings_loader.load_settings(root, settings_file, required=settings_required)
-    in_git = gitsource.find_repo_root(root) is not None
-    sha = gitsource.head_sha(root) if in_git else None
-    data = (root / settings_file).read_bytes() if (root / settings_file).is_file() else b""
-    if from_commit and sha is not None:
-        data = gitsource.read_file_at(root, sha, settings_file) or b""
-        if data:
-            committed, problems = settings_loader.parse_settings(data, settings_file)
-            if committed is None:
-                raise ValidationError(problems)
-            settings = committed
-    return Configured(root=root, settings=settings, data=data, sha=sha, in_git=in_git,
-                      from_commit=from_commit and sha is not None)
-
-
-def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False,
-                   from_commit: bool = False, configured: Configured | None = None
-                   ) -> Workspace:
-    """Settings + desired state at the working tree, or (``from_commit``, for apply) from the
-    objects of the commit HEAD points at, never the files on disk; any error finding stops
-    everything. ``configured``: the settings already read (``read_settings``)."""
-    conf = configured or read_settings(root, settings_file, settings_required=settings_required,
-                                       from_commit=from_commit)
-    settings, sha = conf.settings, conf.sha
-    if conf.from_commit and sha is not None:
-        files, clusters, findings = _read_desired_at(root, settings, sha)
-    else:
-        files, clusters, findings = _read_desired(root, settings)
-    if any(f.severity == "error" for f in findings):
-        raise ValidationError(findings)
-    dirty = gitsource.uncommitted_files(root, settings.clusters_dir, settings_file) \
-        if conf.in_git else ()
-    desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty,
-                           digest=_digest(conf.data, files))
-    return Workspace(root=root, settings=settings, desired=desired,
-                     warnings=tuple(f for f in findings if f.severity != "error"))
 
 
 class Listing:
@@ -161,26 +75,6 @@ class Listing:
         if self._error is not None:
             raise self._error
         return self._live
-
-
-def _read_desired_at(root: Path, settings: Settings, sha: str) -> tuple[
-        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
-    files, read_findings = gitsource.read_commit_files(
-        root, sha, settings.clusters_dir, max_bytes=settings.max_file_bytes,
-        is_cluster_file=loader.is_cluster_file)
-    read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
-                                             read_output=output_reader(root))
-    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
-    return files, clusters, found
-
-
-def _digest(settings_bytes: bytes, files: Mapping[str, bytes]) -> str:
-    """What the desired state was made from: the settings file and every cluster file."""
-    digest = hashlib.sha256(settings_bytes)
-    for name, data in sorted(files.items()):
-        digest.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(data).digest())
-    return digest.hexdigest()
 
 
 def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster, SecretRef],
@@ -394,15 +288,18 @@ def plan_for_apply(ws: Workspace, grid: GridAPI, backend: StateBackend,
 def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
                   resolver: SecretResolver, *, force_delete: bool,
                   find_leftovers: LeftoverFinder | None, run_id: str = "",
-                  parallelism: int = DEFAULT_PARALLELISM,
+                  parallelism: int | None = None,
                   on_event: Callable[[ChangeResult], None] | None = None,
                   ) -> tuple[ApplyResult, list[str]]:
     """Carry out ``plan`` (the caller holds the lock; ``run_id`` marks its intents), then
     sweep what finished deletes left behind when ``find_leftovers`` is given. Returns the
-    result and notes for the reader."""
+    result and notes for the reader. ``parallelism``: None is the engine's default."""
+    from reconciler.apply.engine import DEFAULT_PARALLELISM, apply_plan
+
     before = backend.read().state
     result = apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
-                        git_sha=plan.git_sha, run_id=run_id, parallelism=parallelism,
+                        git_sha=plan.git_sha, run_id=run_id,
+                        parallelism=DEFAULT_PARALLELISM if parallelism is None else parallelism,
                         on_event=on_event)
     if find_leftovers is None:
         return result, list(result.notes)
@@ -477,6 +374,8 @@ def record_leftovers(backend: StateBackend, targets: Sequence[InventoryEntry],
                      find: LeftoverFinder) -> list[str]:
     """Sweep each target and remember its leftovers in the inventory until it is clean.
     Returns notes for the reader; a sweep that cannot run is a note, never a failure."""
+    from reconciler.apply.engine import update_inventory
+
     notes: list[str] = []
     for entry in targets:
         try:
@@ -573,6 +472,8 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 def remember_leftovers(backend: StateBackend, name: str, refs: tuple[str, ...]) -> None:
     """After a sweep: an owned cluster keeps its leftovers listed until none remain."""
+    from reconciler.apply.engine import update_inventory
+
     entry = backend.read().state.inventory.get(name)
     if entry is not None:
         update_inventory(backend, _leftovers_edit(entry, refs))

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from reconciler.aws.terraform import read_terraform_value
 from reconciler.errors import SecretError
 from reconciler.model import SecretRef
-from reconciler.sources.secrets import Provider
-from reconciler.sources.selfmanaged import PATH_PARAM, secret_at
+from reconciler.sources.secrets import PATH_PARAM, Provider
+from reconciler.sources.selfmanaged import secret_at
 
 if TYPE_CHECKING:  # boto3 loads when an AWS reference is resolved, not when the CLI starts
     from reconciler.aws.session import SessionFactory

@@ -19,17 +19,18 @@ from reconciler.errors import Aborted, ConfigError
 if TYPE_CHECKING:  # the values a command uses load with the command
     from pathlib import Path
 
+    from reconciler.model import SecretRef
     from reconciler.ports import GridAPI, LockInfo, StateBackend
-    from reconciler.sources.secrets import Masker, Resolver
+    from reconciler.sources.secrets import Masker, Provider, Resolver
 
 
 class _Log:
-    """The ``gridops`` structlog logger, made on first use (structlog loads with it)."""
+    """The ``gridops`` logger (``reconciler.logs``), made on first use."""
 
     def __getattr__(self, name: str) -> Any:
-        import structlog
+        from reconciler.logs import get_logger
 
-        return getattr(structlog.get_logger("gridops"), name)
+        return getattr(get_logger("gridops"), name)
 
 
 log = _Log()
@@ -193,11 +194,24 @@ def _tune_gc(ctx: click.Context) -> None:
 
 
 def _make_resolver(env: dict[str, str], root: Path) -> Resolver:
-    """fromEnv, plus the AWS kinds (no AWS session is made until one is needed)."""
-    from reconciler.aws.secrets import lazy_aws_providers
-    from reconciler.sources.secrets import Resolver, env_provider
+    """fromEnv, plus the AWS kinds: ``aws.secrets`` loads with the first reference of theirs
+    resolved (and no AWS session is made until one is needed)."""
+    from reconciler.sources.secrets import REFERENCE_KINDS, Resolver, env_provider
 
-    return Resolver({"fromEnv": env_provider(env), **lazy_aws_providers(repo_root=root)})
+    made: list[dict[str, Provider]] = []
+
+    def provider(kind: str) -> Provider:
+        def resolve(ref: SecretRef) -> str:
+            if not made:
+                from reconciler.aws.secrets import lazy_aws_providers
+
+                made.append(lazy_aws_providers(repo_root=root))
+            return made[0][kind](ref)
+
+        return resolve
+
+    aws = {kind: provider(kind) for kind in REFERENCE_KINDS if kind != "fromEnv"}
+    return Resolver({"fromEnv": env_provider(env), **aws})
 
 
 pass_app = click.make_pass_decorator(App)

@@ -54,6 +54,7 @@ def validate(app: App, path: str | None, fmt: str) -> None:
     """
     from reconciler.github.annotations import annotation_lines
     from reconciler.sources import settings_loader
+    from reconciler.sources.workspace import collect_findings
     from reconciler.views import findings as views
 
     try:
@@ -66,7 +67,7 @@ def validate(app: App, path: str | None, fmt: str) -> None:
     else:
         if path:
             path = _repo_relative(app.root, path)
-        clusters, findings = run.collect_findings(app.root, settings, path)
+        clusters, findings = collect_findings(app.root, settings, path)
         count = len(clusters)
     if fmt == "json":
         app.out(views.render_findings_json(findings, clusters=count), nl=False)

@@ -36,7 +36,7 @@ COMMANDS = {
 
 #: What the commands' code uses, deferred (``reconciler.lazy``) before the first command module
 #: loads: their definitions need none of it, and each command loads only what it runs.
-_DEFERRED = ("structlog", "reconciler.run", "reconciler.views.render", "reconciler.logs")
+_DEFERRED = ("reconciler.run", "reconciler.views.render", "reconciler.logs")
 
 
 class _LazyGroup(click.Group):

@@ -14,17 +14,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import structlog
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from reconciler.errors import GitHubError
+from reconciler.logs import get_logger
 
 API_VERSION = "2022-11-28"
 DEFAULT_API_URL = "https://api.github.com"
 #: GitHub's advice for a secondary rate limit that names no wait: at least a minute.
 SECONDARY_LIMIT_WAIT = 60.0
 
-_log = structlog.get_logger(__name__)
+_log = get_logger(__name__)
 
 
 class GitHubStatusError(GitHubError):

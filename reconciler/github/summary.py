@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import structlog
-
 from reconciler.github.budget import SUMMARY_LIMIT
+from reconciler.logs import get_logger
 
-_log = structlog.get_logger(__name__)
+_log = get_logger(__name__)
 
 FULL_NOTE = ("\n> [!NOTE]\n> The job summary is full (GitHub keeps at most 1 MiB a step): "
              "the whole plan is in the `gridops-plan` artifact of this run.\n")

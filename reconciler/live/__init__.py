@@ -40,11 +40,11 @@ from reconciler.gridurl import (
 from reconciler.live.credentials import Credentials, load_credentials
 from reconciler.printable import has_unsafe, printable
 from reconciler.sim.faultkinds import DEFAULT_HANG_SECONDS, KINDS
-from reconciler.sim.faults import FaultPolicy, parse_kinds
 from reconciler.sources.secrets import MIN_SECRET_LENGTH
 
-if TYPE_CHECKING:  # httpx and the emulator load when a client is opened, not on import
+if TYPE_CHECKING:  # httpx and the emulator (its fault policy too) load when used, not on import
     from reconciler.live.client import GridClient
+    from reconciler.sim.faults import FaultPolicy
 
 
 def __getattr__(name: str) -> Any:
@@ -66,6 +66,12 @@ SIM_CREATE_SECONDS = 6.0
 SIM_DELETE_SECONDS = 3.0
 
 
+def _no_faults() -> FaultPolicy:
+    from reconciler.sim.faults import FaultPolicy
+
+    return FaultPolicy()
+
+
 @dataclass(frozen=True)
 class SimUrl:
     """A ``sim://`` URL, read."""
@@ -79,7 +85,7 @@ class SimUrl:
     #: seconds the emulator sleeps before each answer
     latency_seconds: float = 0.0
     #: the random faults the emulator injects
-    faults: FaultPolicy = field(default_factory=FaultPolicy)
+    faults: FaultPolicy = field(default_factory=_no_faults)
     #: the client's timeout in seconds
     client_timeout: float = 30.0
     #: polls a new cluster answers FAILED before it turns RUNNING
@@ -208,6 +214,12 @@ def _path(text: str) -> str:
     return text
 
 
+def _kinds(text: str) -> tuple[str, ...]:
+    from reconciler.sim.faults import parse_kinds
+
+    return parse_kinds(text)
+
+
 def _count(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 6:
         raise ValueError("is not a whole number from 0 to 999999")
@@ -224,7 +236,7 @@ SIM_PARAMETERS: Mapping[str, SimParameter] = {
     "faultAfterCommit": SimParameter(_share),
     "faultHangSeconds": SimParameter(seconds_between(0, 600)),
     "faultSeed": SimParameter(_seed),
-    "faultKinds": SimParameter(parse_kinds),
+    "faultKinds": SimParameter(_kinds),
     "faultMethod": SimParameter(_method),
     "faultPath": SimParameter(_path),
     "failedPolls": SimParameter(_count),
@@ -232,6 +244,8 @@ SIM_PARAMETERS: Mapping[str, SimParameter] = {
 
 
 def _fault_policy(shown: str, values: Mapping[str, Any]) -> FaultPolicy:
+    from reconciler.sim.faults import FaultPolicy
+
     try:
         return FaultPolicy(rate=values.get("faultRate", 0.0), seed=values.get("faultSeed"),
                            kinds=values.get("faultKinds", FaultPolicy().kinds),

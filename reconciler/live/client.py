@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import structlog
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from reconciler.errors import (
@@ -37,13 +36,14 @@ from reconciler.live.codec import (
 )
 from reconciler.live.credentials import Credentials
 from reconciler.live.transport import open_transport
+from reconciler.logs import get_logger
 from reconciler.model import PHASE_DELETED, LiveCluster
 from reconciler.printable import printable
 
 CLUSTERS_PATH = "/v1/core/clusters"
 _AUTH_HINT = ("check GRID_USER_ID and GRID_API_KEY (or ~/.grid/credentials.json), and that "
               "GRID_URL is the Grid they belong to")
-_log = structlog.get_logger("gridops.grid")
+_log = get_logger("gridops.grid")
 
 
 class GridClient:

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-import structlog
-
+from reconciler.logs import get_logger
 from reconciler.sim.admin import AdminApi
 from reconciler.sim.auth import Auth
 from reconciler.sim.clusters import ClusterApi, SimOptions
@@ -28,7 +27,7 @@ from reconciler.sim.store import Store
 from reconciler.sim.wire import Answer, ApiError, error_answer
 
 _FAILURE = re.compile(r"^/_sim/failures/(?P<name>[^/]+)$")
-_log = structlog.get_logger("gridops.sim")
+_log = get_logger("gridops.sim")
 
 
 @dataclass(frozen=True)

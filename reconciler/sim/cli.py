@@ -111,11 +111,13 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _configure_logging() -> None:
     """Log to stderr, unless the main CLI has set logging up already."""
-    import logging
+    from reconciler.logs import is_configured
 
-    import structlog
+    if not is_configured():
+        import logging
 
-    if not structlog.is_configured():
+        import structlog
+
         structlog.configure(
             logger_factory=structlog.PrintLoggerFactory(sys.stderr),
             wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),

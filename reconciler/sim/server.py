@@ -22,8 +22,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import structlog
-
+from reconciler.logs import get_logger
 from reconciler.sim.admin import DEFAULT_REASON
 from reconciler.sim.app import Request, SimApp
 from reconciler.sim.clusters import SimOptions
@@ -33,7 +32,7 @@ from reconciler.sim.store import Store
 from reconciler.sim.websocket import WebSocket, accept_key, is_upgrade, stream
 from reconciler.sim.wire import Answer, LineFeed, error_answer
 
-_log = structlog.get_logger("gridops.sim")
+_log = get_logger("gridops.sim")
 #: how long stop() lets requests in flight finish before the database is closed
 _STOP_WAIT_SECONDS = 5.0
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import Finding
 from reconciler.model import (
@@ -31,14 +31,7 @@ from reconciler.model import (
 from reconciler.printable import has_unsafe, printable
 from reconciler.sources.gitsource import read_twice
 from reconciler.sources.schema import CLUSTER_SCHEMA, validate_document
-from reconciler.sources.secrets import parse_secret_ref
-from reconciler.sources.selfmanaged import (
-    PATH_PARAM,
-    OutputReader,
-    OutputSpec,
-    check_output_fields,
-    read_create_body,
-)
+from reconciler.sources.secrets import PATH_PARAM, parse_secret_ref
 from reconciler.sources.settings import DEFAULT_MAX_BYTES
 from reconciler.sources.validate import (
     KIND_CLUSTER,
@@ -53,6 +46,9 @@ from reconciler.sources.yamlsafe import (
     parse_documents,
     too_large,
 )
+
+if TYPE_CHECKING:  # a self-managed cluster's output is read only where a document names one
+    from reconciler.sources.selfmanaged import OutputReader, OutputSpec
 
 CLUSTER_FILE_SUFFIXES = (".yaml", ".yml")
 
@@ -133,6 +129,8 @@ def _read_self_managed(document: YamlDocument, read_output: OutputReader | None
     warnings = [replace(at(w), severity="warning") for w in read.warnings]
     if read.problem:
         return None, [at(read.problem), *warnings]
+    from reconciler.sources.selfmanaged import check_output_fields, read_create_body
+
     output = read_create_body(read.value, source)
     problems = output if isinstance(output, list) else check_output_fields(output.spec, spec)
     name = document.value["metadata"]["name"]

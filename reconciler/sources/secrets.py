@@ -41,6 +41,9 @@ REFERENCE_KINDS: Mapping[str, str] = {
 }
 #: The fields a mapping reference must have, where more than its shorthand field.
 _REQUIRED = {"fromTerraformOutput": (), "fromTerraformState": ("bucket", "key", "output")}
+#: The param of a reference into a terraform output that names the secret's wire path
+#: (``sources.selfmanaged``).
+PATH_PARAM = "path"
 
 REFERENCE_EXAMPLE = "externalId: {fromEnv: GRID_EXTERNAL_ID}"
 MASK = "***"

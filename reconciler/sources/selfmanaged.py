@@ -22,11 +22,10 @@ from typing import Any
 from reconciler.live.codec import read_int
 from reconciler.model import PROFILE_COST_SAVING, PROFILE_DEFAULT, TYPE_BYOC, SecretRef
 from reconciler.sources import rules
+from reconciler.sources.secrets import PATH_PARAM
 
 #: The reference kinds that name where a terraform output lives.
 OUTPUT_KINDS = ("fromTerraformOutput", "fromTerraformState")
-#: The param of a reference into the output that names the secret's wire path.
-PATH_PARAM = "path"
 
 _AWS_STRINGS = frozenset({
     "region", "roleArn", "externalId", "bucketName", "kubernetesVersion",

@@ -21,17 +21,19 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, BinaryIO
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from reconciler.errors import LockError, StateConflict, StateError
 from reconciler.model import STATE_FORMAT_VERSION, InventoryEntry, State
 from reconciler.ports import LockInfo, LockWaitReport, StateSnapshot
+
+if TYPE_CHECKING:  # filelock loads with the first lock: a plan only reads
+    from filelock import FileLock
 
 #: How long a write waits for a lock another process holds (an apply in progress).
 WRITE_LOCK_WAIT = 5.0
@@ -47,7 +49,8 @@ class LocalStateBackend:
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.info_path = self.path.with_name(self.path.name + ".lock.json")
         self.journal_path = self.path.with_name(self.path.name + ".journal")
-        self._lock = FileLock(str(self.lock_path))
+        self._lock: FileLock | None = None  # made by _os_lock
+        self._making_lock = threading.Lock()
         #: (the state file's stat signature, its serial) as last read or written here
         self._known: tuple[tuple[int, int, int], int] | None = None
 
@@ -113,6 +116,8 @@ class LocalStateBackend:
             raise LockError(f"lock {lock_id} is not the lock on {self.path}"
                             + (f" (held as {holder.get('id')})" if holder else " (none held)"),
                             holder=holder)
+        from filelock import FileLock, Timeout
+
         probe = FileLock(str(self.lock_path), thread_local=False)
         try:
             probe.acquire(timeout=0)
@@ -134,6 +139,9 @@ class LocalStateBackend:
         """The OS lock, reentrant for this backend, or LockError naming whoever holds it.
         While waiting, ``on_wait(holder, seconds waited)`` hears of it at the start and
         every ``WAIT_REPORT_SECONDS``."""
+        from filelock import Timeout
+
+        lock = self._os_lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         start = time.monotonic()
         deadline = start + max(wait_seconds, 0)
@@ -141,7 +149,7 @@ class LocalStateBackend:
         while True:
             left = max(min(deadline - time.monotonic(), WAIT_REPORT_SECONDS), 0)
             try:
-                self._lock.acquire(timeout=0 if first and on_wait else left)
+                lock.acquire(timeout=0 if first and on_wait else left)
                 break
             except Timeout as e:
                 if time.monotonic() >= deadline:
@@ -152,7 +160,17 @@ class LocalStateBackend:
         try:
             yield
         finally:
-            self._lock.release()
+            lock.release()
+
+    def _os_lock(self) -> FileLock:
+        """The one OS lock of this backend, made on first use (by whichever thread first
+        writes)."""
+        with self._making_lock:
+            if self._lock is None:
+                from filelock import FileLock
+
+                self._lock = FileLock(str(self.lock_path))
+            return self._lock
 
     def _locked_error(self) -> LockError:
         holder = self._read_info()

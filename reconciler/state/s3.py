@@ -22,17 +22,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from reconciler.aws.calls import ACCESS_DENIED_CODES, error_code, error_message
 from reconciler.aws.locks import DynamoLock, ObjectLock
 from reconciler.aws.session import SessionFactory
 from reconciler.errors import ConfigError, LockError, StateConflict, StateError
+from reconciler.logs import get_logger
 from reconciler.model import InventoryEntry, State
 from reconciler.ports import LockInfo, LockWaitReport, StateSnapshot
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 T = TypeVar("T")
 
 #: S3's answers to a conditional write whose condition no longer holds.

@@ -1,8 +1,9 @@
 """What a command loads: `validate`, `--help` and `--version` start neither AWS, deepdiff,
 pydantic nor GitPython (whose import runs `git version`), and start no process; `--version`
 loads click and the group alone, `--help` the command definitions and nothing they only use
-when they run. Checked in a fresh interpreter through `sys.modules` and a recording
-`subprocess.Popen`, never by time."""
+when they run; a plan or an apply at the default level writes no log line and loads no
+structlog (-vv does, and masks every line). Checked in a fresh interpreter through
+`sys.modules` and a recording `subprocess.Popen`, never by time."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import SECRET_A, SECRET_B, GitOpsRepo
+from tests.cli.conftest import SECRET_A, SECRET_B, GitOpsRepo, cluster_doc
 
 HEAVY = ("boto3", "botocore", "deepdiff", "pydantic", "git")
 #: What `--version` may load beyond click: the ``gridops`` group and its package.
@@ -33,6 +34,15 @@ DEFINITIONS = GROUP | {
 #: Standard modules that only running a command needs (pathlib's import alone is a quarter of
 #: Python's start-up).
 RUN_STDLIB = {"logging", "pathlib", "random", "signal", "traceback"}
+#: What a plan whose documents name no AWS secret and no self-managed output never runs: the
+#: apply machinery, the AWS and terraform secret providers, the self-managed output's reader,
+#: the state's file lock (a plan only reads the state), the emulator's faults (a Grid URL).
+UNUSED_BY_PLAN = ("reconciler.apply.engine", "reconciler.apply.steps", "reconciler.aws.secrets",
+                  "reconciler.aws.terraform", "reconciler.sources.selfmanaged", "filelock",
+                  "reconciler.sim.faults")
+#: What validate never runs: the orchestration and every stage after the desired state.
+UNUSED_BY_VALIDATE = ("reconciler.run", "reconciler.plan.types", "reconciler.live",
+                      "reconciler.ports")
 
 _CHILD = """
 import json, subprocess, sys
@@ -51,9 +61,10 @@ else:
     code = 0
 from reconciler.lazy import is_loaded
 print(json.dumps({"code": code, "started": started,
-                  "ran": [m for m in ("reconciler.run", "structlog", "yaml") if is_loaded(m)],
+                  "ran": [m for m in WATCHED if is_loaded(m)],
                   "modules": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)}))
-""".replace("HEAVY", repr(HEAVY))
+""".replace("HEAVY", repr(HEAVY)).replace(
+    "WATCHED", repr(tuple({"structlog", "yaml", *UNUSED_BY_PLAN, *UNUSED_BY_VALIDATE})))
 
 
 #: A click group of one option and one command: what click itself loads to run the same
@@ -84,11 +95,14 @@ print(sorted(m for m in modules if is_loaded(m)))
 """
 
 
-def _loaded(args: list[str], cwd: Path) -> dict[str, object]:
-    env = {**os.environ, "GRID_EXTERNAL_ID_A": SECRET_A, "GRID_EXTERNAL_ID_B": SECRET_B}
+def _loaded(args: list[str], cwd: Path, env: dict[str, str] | None = None
+            ) -> dict[str, object]:
+    env = {**os.environ, "GRID_EXTERNAL_ID_A": SECRET_A, "GRID_EXTERNAL_ID_B": SECRET_B,
+           **(env or {})}
     done = subprocess.run([sys.executable, "-c", _CHILD, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
     report: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    report["stderr"] = done.stderr
     return report
 
 
@@ -119,8 +133,79 @@ def test_plan_loads_git_when_it_needs_the_commit(gitops: GitOpsRepo) -> None:
 
     assert report["code"] in (0, 2), report
     assert "git" in report["modules"]
-    assert report["ran"] == ["reconciler.run", "structlog", "yaml"]
+    assert set(report["ran"]) == {"yaml", *UNUSED_BY_VALIDATE}  # type: ignore[call-overload]
     assert any("git" in command for command in report["started"])  # type: ignore[attr-defined]
+
+
+def test_validate_runs_nothing_after_the_desired_state(gitops: GitOpsRepo) -> None:
+    report = _loaded(["validate"], gitops.root)
+
+    assert report["code"] == 0, report
+    assert report["ran"] == ["yaml"], f"validate ran {report['ran']}"
+
+
+@pytest.mark.parametrize("args", [["plan"], ["apply", "--auto-approve"]], ids=["plan", "apply"])
+def test_a_run_at_the_default_level_writes_no_log_line_and_loads_no_structlog(
+        gitops: GitOpsRepo, args: list[str]) -> None:
+    report = _loaded(["--repo", str(gitops.root), *args], gitops.root)
+
+    assert report["code"] in (0, 2), report
+    assert "structlog" not in report["ran"], report["ran"]  # type: ignore[operator]
+
+
+def test_a_plan_runs_no_apply_aws_or_self_managed_code(gitops: GitOpsRepo) -> None:
+    report = _loaded(["--repo", str(gitops.root), "plan"], gitops.root)
+
+    assert report["code"] in (0, 2), report
+    ran = set(report["ran"])  # type: ignore[call-overload]
+    assert ran & set(UNUSED_BY_PLAN) == set(), f"plan ran {sorted(ran & set(UNUSED_BY_PLAN))}"
+    heavy = {m.split(".")[0] for m in report["modules"]}  # type: ignore[attr-defined]
+    assert heavy == {"git"}, f"plan imported {sorted(heavy - {'git'})}"
+
+
+def test_apply_and_a_terraform_output_reference_run_what_they_use(gitops: GitOpsRepo) -> None:
+    # The control of the check above: each module it watches does load when it is needed.
+    gitops.write(".gitignore", ".gridops/\nterraform/\n")
+    gitops.write("terraform/outputs.json", json.dumps({"external_id": {"value": SECRET_A}}))
+    gitops.write("clusters/team-a/alpha.yaml", cluster_doc("alpha").replace(
+        "{fromEnv: GRID_EXTERNAL_ID_A}",
+        "{fromTerraformOutput: {file: terraform/outputs.json, output: external_id}}"))
+    gitops.commit("alpha: the external id from terraform")
+    gitops.write("terraform/gamma.json", json.dumps({"gridv1_cluster": {"value": "{}"}}))
+    self_managed = ("apiVersion: gridops/v1\nkind: GridCluster\nmetadata: {name: gamma}\nspec:\n"
+                    "  selfManaged: {fromTerraformOutput: {file: terraform/gamma.json, "
+                    "output: gridv1_cluster}}\n")
+
+    planned = _loaded(["--repo", str(gitops.root), "plan"], gitops.root)
+    applied = _loaded(["--repo", str(gitops.root), "apply", "--auto-approve"], gitops.root)
+    emulated = _loaded(["--repo", str(gitops.root), "--grid-url",
+                        f"sim://{gitops.root.parent / 'sim.db'}?createSeconds=0", "plan"],
+                       gitops.root)
+    gitops.write("clusters/gamma.yaml", self_managed)
+    found = _loaded(["--repo", str(gitops.root), "validate"], gitops.root)
+
+    assert planned["code"] == 0 and applied["code"] == 0, (planned, applied)
+    assert {"reconciler.aws.secrets", "reconciler.aws.terraform"} <= set(
+        planned["ran"])  # type: ignore[call-overload]
+    assert {"reconciler.apply.engine", "reconciler.apply.steps", "filelock"} <= set(
+        applied["ran"])  # type: ignore[call-overload]
+    assert "reconciler.sim.faults" in emulated["ran"], emulated  # type: ignore[operator]
+    assert "reconciler.sources.selfmanaged" in found["ran"], found  # type: ignore[operator]
+
+
+def test_with_vv_the_first_line_loads_structlog_and_every_line_is_masked(
+        gitops: GitOpsRepo) -> None:
+    # The control of the check above: debug lines are written, as JSON in CI, and the Masker
+    # still blanks a secret in each of them (here the event's own name).
+    report = _loaded(["--repo", str(gitops.root), "-vv", "plan"], gitops.root,
+                     env={"CI": "true", "GRIDOPS_MASK_EVENT": "grid.request"})
+
+    assert report["code"] in (0, 2), report
+    assert "structlog" in report["ran"]  # type: ignore[operator]
+    lines = [json.loads(line) for line in str(report["stderr"]).splitlines() if line.strip()]
+    requests = [line for line in lines if line.get("method") == "GET"]
+    assert requests and all(line["event"] == "***" for line in requests), lines
+    assert all(line["level"] == "debug" and line["timestamp"] for line in requests), lines
 
 
 def _beyond_click(args: list[str], cwd: Path) -> set[str]:
