@@ -227,6 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "gridops-sim"
     timeout = 60  # an idle kept-alive connection is closed after this
     disable_nagle_algorithm = True  # small answers go out at once, not after a delayed ACK
+    # buffered: the headers and the body of an answer leave in one write (handle_one_request
+    # flushes after each request), not one each
+    wbufsize = -1
     server: _HTTPServer
 
     def do_GET(self) -> None:  # noqa: N802 (the stdlib's naming)

@@ -16,6 +16,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.model import (
@@ -33,16 +34,42 @@ SERVER_DEFAULTS: Mapping[str, str] = {"gridletVersion": GRIDLET_VERSION, "costFa
                                       "paddingFactor": "0.2"}
 
 # A field's shape: (kind, argument). Kinds: str, bool, int, bytes (base64 text), enum (values),
-# msg (fields by JSON name), list (item shape), map (string to string).
+# msg (a Message), list (item shape), map (string to string).
 Shape = tuple[str, Any]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message's shape, with the spellings of its field names worked out once (not on
+    every decode: a spec is decoded on each create and update)."""
+
+    #: each field's shape, by JSON name
+    fields: Mapping[str, Shape]
+    #: the JSON name of each spelling a field is taken under: its JSON name, its proto name
+    spellings: Mapping[str, str]
+
+
+def proto_name(json_name: str) -> str:
+    """The proto field name of a JSON name: ``xMultiAzCount`` -> ``x_multi_az_count``."""
+    return _UPPER.sub(r"_\g<0>", json_name).lower()
+
+
+_UPPER = re.compile(r"[A-Z]")
+
+
+def _message(fields: Mapping[str, Shape]) -> Message:
+    # a JSON name wins over another field's proto name spelled the same
+    return Message(fields, {proto_name(k): k for k in fields} | {k: k for k in fields})
+
+
 _STR: Shape = ("str", None)
 _BOOL: Shape = ("bool", None)
 _INT: Shape = ("int", None)
 _BYTES: Shape = ("bytes", None)
 _MAP: Shape = ("map", None)
 
-_INSTANCE_SPEC: Mapping[str, Shape] = {"name": _STR, "overprovisionedOndemandCount": _INT,
-                                       "rootVolumeSize": _INT}
+_INSTANCE_SPEC = _message({"name": _STR, "overprovisionedOndemandCount": _INT,
+                           "rootVolumeSize": _INT})
 _AWS_STRINGS = ("region", "roleArn", "externalId", "bucketName", "kubernetesVersion",
                 "builderAmiNameOverride", "builderAmiOverride", "bastionAmiOverride",
                 "cpuAmiOverride", "gpuAmiOverride", "managementNodeInstanceType",
@@ -54,34 +81,33 @@ _AWS_BOOLS = ("guarddutyIntegration", "enableDnsFirewall", "fsxEnabled", "intern
 _AWS_INTS = ("xMultiAzCount", "abortIncompleteDatastoreNumDays",
              "datastoreTransitionToIntelligentTieringNumDays",
              "experimentTransitionToIntelligentTieringNumDays")
-_AWS: Mapping[str, Shape] = {
+_AWS = _message({
     **{k: _STR for k in _AWS_STRINGS}, **{k: _BOOL for k in _AWS_BOOLS},
     **{k: _INT for k in _AWS_INTS},
     "instanceTypes": ("list", ("msg", _INSTANCE_SPEC)), "azSkipIds": ("list", _STR),
-}
-_AZURE: Mapping[str, Shape] = {  # V1AzureClusterDriverSpec
+})
+_AZURE = _message({  # V1AzureClusterDriverSpec
     "instanceTypes": ("list", ("msg", _INSTANCE_SPEC)), "internalTestCluster": _BOOL,
     "kubernetesVersion": _STR, "region": _STR, "subscriptionId": _STR,
-}
-_CONTAINER_RESOURCES: Mapping[str, Shape] = {  # V1ContainerResources
-    k: _STR for k in ("cpuLimits", "cpuRequest", "memoryLimits", "memoryRequest")}
-_KUBERNETES: Mapping[str, Shape] = {  # V1KubernetesClusterDriver
+})
+_CONTAINER_RESOURCES = _message({  # V1ContainerResources
+    k: _STR for k in ("cpuLimits", "cpuRequest", "memoryLimits", "memoryRequest")})
+_KUBERNETES = _message({  # V1KubernetesClusterDriver
     "aws": ("msg", _AWS), "azure": ("msg", _AZURE), "namespace": _STR, "rootDomainName": _STR,
     "kubernetesOnlyMode": _BOOL, "privateSshGateway": _BOOL, "extraGridletEnvVar": _MAP,
     "gridletResources": ("msg", _CONTAINER_RESOURCES),
-    "kubeconfig": ("msg", {"kubeconfig": _STR}),  # V1ExternalKubeconfig
-}
+    "kubeconfig": ("msg", _message({"kubeconfig": _STR})),  # V1ExternalKubeconfig
+})
 #: ProtobufAny as the client models it
-PROTOBUF_ANY: Mapping[str, Shape] = {"typeUrl": _STR, "value": _BYTES}
-_DRIVER: Mapping[str, Shape] = {"kubernetes": ("msg", _KUBERNETES),
-                                "external": ("msg", PROTOBUF_ANY),
-                                "slurm": ("msg", {})}  # V1SlurmClusterDriver has no fields
-CLUSTER_SPEC: Mapping[str, Shape] = {
+PROTOBUF_ANY = _message({"typeUrl": _STR, "value": _BYTES})
+_DRIVER = _message({"kubernetes": ("msg", _KUBERNETES), "external": ("msg", PROTOBUF_ANY),
+                    "slurm": ("msg", _message({}))})  # V1SlurmClusterDriver has no fields
+CLUSTER_SPEC = _message({
     "clusterType": ("enum", CLUSTER_TYPES), "desiredState": ("enum", CLUSTER_STATES),
     "performanceProfile": ("enum", PERFORMANCE_PROFILES), "driver": ("msg", _DRIVER),
     "costFactor": _STR, "paddingFactor": _STR, "pauseAutomation": _BOOL,
     "gridletVersion": _STR, "userId": _STR,
-}
+})
 
 
 #: the largest value of Grid's int32 fields
@@ -148,22 +174,14 @@ def _check_instance_types(items: list[dict[str, Any]]) -> None:
         seen.add(name)
 
 
-def proto_name(json_name: str) -> str:
-    """The proto field name of a JSON name: ``xMultiAzCount`` -> ``x_multi_az_count``."""
-    return _UPPER.sub(r"_\g<0>", json_name).lower()
-
-
-_UPPER = re.compile(r"[A-Z]")
-
-
-def _decode_message(fields: Mapping[str, Shape], value: Any, path: str) -> dict[str, Any]:
+def _decode_message(message: Message, value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise SpecError(f"{path} must be an object")
-    by_proto_name = {proto_name(k): k for k in fields}
+    fields = message.fields
     decoded: dict[str, Any] = {}
     spelled: dict[str, str] = {}
     for key, item in value.items():
-        name = key if key in fields else by_proto_name.get(key)
+        name = message.spellings.get(key)
         if name is None:
             raise SpecError(f"unknown field {key!r} in {path}")
         if name in spelled:

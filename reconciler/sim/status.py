@@ -9,6 +9,7 @@ account and partition of its role ARN.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ def render_status(record: ClusterRecord, phase: str, now: float) -> dict[str, An
     return status
 
 
+# every poll answers each cluster's creation time and its last health check (the same for 30 s)
+@functools.lru_cache(maxsize=65_536)
 def rfc3339(timestamp: float) -> str:
     moment = datetime.fromtimestamp(timestamp, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -75,10 +78,10 @@ def _driver_status(record: ClusterRecord) -> dict[str, Any]:
     region = str(aws.get("region", "us-east-1"))
     name = record.name
     suffix = _DNS_SUFFIX.get(partition, "amazonaws.com")
+    seed = f"{name}:{record.timeline.created_at}"
 
     def made_up(kind: str, index: int = 0) -> str:
-        seed = f"{name}:{record.timeline.created_at}:{kind}:{index}".encode()
-        return f"{kind}-{hashlib.sha256(seed).hexdigest()[:17]}"
+        return _made_up_id(seed, kind, index)
 
     def role(suffix_name: str) -> str:
         return f"arn:{partition}:iam::{account}:role/grid-{name}-{suffix_name}"
@@ -102,3 +105,11 @@ def _driver_status(record: ClusterRecord) -> dict[str, Any]:
         eks["fsxSgId"] = made_up("sg")
     hostname = f"{made_up('a')[2:]}.elb.{region}.{suffix}"
     return {"kubernetes": {"eks": eks, "ingressLoadBalancerHostname": hostname}}
+
+
+# a cluster's ids are answered on every poll of it
+@functools.lru_cache(maxsize=65_536)
+def _made_up_id(seed: str, kind: str, index: int) -> str:
+    """An id of ``kind`` that stays the same for the cluster ``seed`` names."""
+    digest = hashlib.sha256(f"{seed}:{kind}:{index}".encode()).hexdigest()
+    return f"{kind}-{digest[:17]}"

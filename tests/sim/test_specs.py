@@ -52,6 +52,43 @@ def test_decoding_refuses_what_grpc_gateway_would(spec: dict[str, Any], expected
         decode_spec(spec)
 
 
+def test_each_nested_field_is_taken_under_its_json_or_its_proto_name() -> None:
+    json_named = _set("driver.kubernetes", {
+        "aws": {"region": "us-east-1", "roleArn": "r", "externalId": "e", "xMultiAzCount": 2,
+                "instanceTypes": [{"name": "t3.large", "overprovisionedOndemandCount": 1,
+                                   "rootVolumeSize": 100}]},
+        "gridletResources": {"cpuLimits": "2", "memoryRequest": "1Gi"},
+        "extraGridletEnvVar": {"SOME_VAR": "x"}})
+    proto_named = _set("driver.kubernetes", {
+        "aws": {"region": "us-east-1", "role_arn": "r", "externalId": "e", "x_multi_az_count": 2,
+                "instance_types": [{"name": "t3.large", "overprovisioned_ondemand_count": 1,
+                                    "rootVolumeSize": 100}]},
+        "gridlet_resources": {"cpu_limits": "2", "memoryRequest": "1Gi"},
+        "extra_gridlet_env_var": {"SOME_VAR": "x"}})
+    proto_named["performance_profile"] = proto_named.pop("performanceProfile")
+    assert decode_spec(proto_named) == decode_spec(json_named)
+    assert list(decode_spec(proto_named)["driver"]["kubernetes"]) == [
+        "aws", "gridletResources", "extraGridletEnvVar"]
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    (_set(f"{AWS}.instanceTypes", [{"name": "t3.large", "root_volume_size": 1,
+                                    "rootVolumeSize": 1}]),
+     r"aws.instanceTypes\[0\].rootVolumeSize is given twice \(as 'root_volume_size' and "
+     r"'rootVolumeSize'\)"),
+    (_set("driver.kubernetes.gridletResources", {"cpuLimits": "1", "cpu_limits": "2"}),
+     r"gridletResources.cpuLimits is given twice \(as 'cpuLimits' and 'cpu_limits'\)"),
+    (_set("driver.kubernetes.fsx_enabled", True),
+     "unknown field 'fsx_enabled' in spec.driver.kubernetes$"),
+    (_set(f"{AWS}.cpu_limits", "1"), "unknown field 'cpu_limits' in spec.driver.kubernetes.aws$"),
+    (_set("driver.slurm", {"name": "x"}), "unknown field 'name' in spec.driver.slurm$"),
+], ids=["both-spellings-in-a-list-item", "both-spellings-two-levels-down",
+        "another-message-s-field", "another-message-s-proto-name", "a-message-with-no-fields"])
+def test_each_message_takes_only_its_own_fields_once(spec: dict[str, Any], expected: str) -> None:
+    with pytest.raises(SpecError, match=expected):
+        decode_spec(spec)
+
+
 @pytest.mark.parametrize(("name", "spec", "expected"), [
     ("ok_name", byoc_spec(), "contains '_'"),
     ("-lead", byoc_spec(), "is not valid"),
