@@ -250,8 +250,12 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
         if isinstance(found, str):
             findings.append(Finding(printable(shown), 1, 1, f"{found}: fix or remove the link"))
             return
-        item, real = found
+        visit(shown, *found, ancestors)
+
+    def visit(shown: str, item: Any, real: str, ancestors: frozenset[str]) -> None:
+        """``item``, found at ``real`` with no link left to follow."""
         if isinstance(item, git.Tree):
+            folders[real] = item
             if real in ancestors:
                 findings.append(Finding(printable(shown), 1, 1,
                                         "symlinked folder loops back on itself: remove the link"))
@@ -260,9 +264,16 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
                 findings.append(Finding(printable(shown), 1, 1, read_twice(read_as[real])))
                 return
             read_as[real] = shown
+            inside = ancestors | {real}
             for child in sorted([*item.trees, *item.blobs], key=lambda c: c.name):
-                if not child.name.startswith("."):
-                    walk(f"{shown}/{child.name}", f"{real}/{child.name}", ancestors | {real})
+                if child.name.startswith("."):
+                    continue
+                # a link is followed from the top; anything else is the child itself (looking
+                # it up by name again would scan its folder once per file)
+                if isinstance(child, git.Blob) and child.mode == _LINK_MODE:
+                    walk(f"{shown}/{child.name}", f"{real}/{child.name}", inside)
+                else:
+                    visit(f"{shown}/{child.name}", child, f"{real}/{child.name}", inside)
         elif has_unsafe(shown):
             findings.append(Finding(printable(shown), 0, 0, "the file name holds control or "
                                                             "invisible characters: rename it"))
