@@ -47,10 +47,17 @@ def _read_desired(root: Path, settings: Settings) -> tuple[
         dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
     files, read_findings = loader.read_cluster_files(root, settings.clusters_dir,
                                                      max_bytes=settings.max_file_bytes)
-    read_findings = [f.tagged("file") for f in read_findings]
+    return _desired_from(root, settings, files, read_findings)
+
+
+def _desired_from(root: Path, settings: Settings, files: dict[str, bytes],
+                  read_findings: list[Finding]) -> tuple[
+        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
+    """The desired clusters of ``files`` and every finding, the reading's ones included."""
     clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
                                              read_output=output_reader(root))
-    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
+    found = sorted({*(f.tagged("file") for f in read_findings), *findings},
+                   key=lambda f: (f.file, f.line, f.col, f.message))
     return files, clusters, found
 
 
@@ -127,11 +134,7 @@ def _read_desired_at(root: Path, settings: Settings, sha: str) -> tuple[
     files, read_findings = gitsource.read_commit_files(
         root, sha, settings.clusters_dir, max_bytes=settings.max_file_bytes,
         is_cluster_file=loader.is_cluster_file)
-    read_findings = [f.tagged("file") for f in read_findings]
-    clusters, findings = loader.load_desired(files, max_bytes=settings.max_file_bytes,
-                                             read_output=output_reader(root))
-    found = sorted({*read_findings, *findings}, key=lambda f: (f.file, f.line, f.col, f.message))
-    return files, clusters, found
+    return _desired_from(root, settings, files, read_findings)
 
 
 def _digest(settings_bytes: bytes, files: Mapping[str, bytes]) -> str:
