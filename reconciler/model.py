@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 # --- Grid enums (grid-api.md) -----------------------------------------------------------------
+
+
+def now_iso() -> str:
+    """Now, as the state and plans write an instant (UTC, whole seconds, ``Z``)."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 PHASE_UNSPECIFIED = "CLUSTER_STATE_UNSPECIFIED"
 PHASE_PENDING = "CLUSTER_STATE_PENDING"

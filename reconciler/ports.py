@@ -60,6 +60,8 @@ class LockInfo:
 #: Hears of a wait for the apply lock: who holds it (``LockInfo.to_json()``, {} when not
 #: known) and how many seconds have been waited.
 LockWaitReport = Callable[[Mapping[str, str], float], None]
+#: How often a backend reports a wait for the apply lock (at its start, then this often).
+WAIT_REPORT_SECONDS = 30.0
 
 
 class StateBackend(Protocol):

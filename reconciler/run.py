@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -30,8 +29,9 @@ from reconciler.model import (
     SecretRef,
     State,
 )
+from reconciler.model import now_iso as now_iso
 from reconciler.plan import cost, guards, planner, why
-from reconciler.plan.types import Action, ApplyResult, ChangeResult, Outcome, Plan
+from reconciler.plan.types import Action, ApplyResult, Outcome, Plan
 from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
 from reconciler.sources.settings import Settings
@@ -44,10 +44,6 @@ from reconciler.sources.workspace import read_settings as read_settings
 
 if TYPE_CHECKING:  # apply's machinery loads when a command applies, not when it plans
     from reconciler.apply.engine import Inventory
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class Listing:
@@ -289,7 +285,6 @@ def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
                   resolver: SecretResolver, *, force_delete: bool,
                   find_leftovers: LeftoverFinder | None, run_id: str = "",
                   parallelism: int | None = None,
-                  on_event: Callable[[ChangeResult], None] | None = None,
                   ) -> tuple[ApplyResult, list[str]]:
     """Carry out ``plan`` (the caller holds the lock; ``run_id`` marks its intents), then
     sweep what finished deletes left behind when ``find_leftovers`` is given. Returns the
@@ -300,7 +295,7 @@ def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
     result = apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
                         git_sha=plan.git_sha, run_id=run_id,
                         parallelism=DEFAULT_PARALLELISM if parallelism is None else parallelism,
-                        on_event=on_event)
+)
     if find_leftovers is None:
         return result, list(result.notes)
     return result, [*result.notes, *record_leftovers(backend, sweep_targets(before, plan, result),

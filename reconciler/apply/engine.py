@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from reconciler.apply.steps import Call, Done, Unsettled, run_step
 from reconciler.errors import ConfigError, GridopsError, StateConflict
@@ -31,6 +30,7 @@ from reconciler.model import (
     InventoryEntry,
     Ownership,
     State,
+    now_iso,
 )
 from reconciler.plan.planner import is_dropped_from_inventory
 from reconciler.plan.types import Action, ApplyResult, Change, ChangeResult, Outcome, Plan
@@ -62,13 +62,11 @@ class _Run:
 
 def apply_plan(plan: Plan, grid: GridAPI, secrets: SecretResolver, backend: StateBackend, *,
                force_delete: bool = False, git_sha: str | None, run_id: str = "",
-               parallelism: int = DEFAULT_PARALLELISM,
-               on_event: Callable[[ChangeResult], None] | None = None) -> ApplyResult:
-    """Every change of ``plan``; ``on_event`` hears each cluster's result as it comes (in the
-    order they finish); the returned results are in plan order."""
-    run = _Run(grid, secrets, force_delete, git_sha, run_id, _now())
+               parallelism: int = DEFAULT_PARALLELISM) -> ApplyResult:
+    """Every change of ``plan``; the results are in plan order."""
+    run = _Run(grid, secrets, force_delete, git_sha, run_id, now_iso())
     before = dict(backend.read().state.inventory)
-    book = _Book(backend, on_event)
+    book = _Book(backend)
     prepared = [_prepared(run, change, before.get(change.name), book)
                 for change in plan.changes if change.action.changes_grid]
     calls = [c for c in prepared if c is not None]
@@ -181,10 +179,8 @@ def _bookkept(change: Change, entry: InventoryEntry | None) -> InventoryEntry | 
 class _Book:
     """The results so far and the records not yet written."""
 
-    def __init__(self, backend: StateBackend,
-                 on_event: Callable[[ChangeResult], None] | None) -> None:
+    def __init__(self, backend: StateBackend) -> None:
         self._backend = backend
-        self._on_event = on_event
         self._results: dict[str, ChangeResult] = {}
         self._unwritten: dict[str, InventoryEntry | None] = {}
         self._waiting: list[str] = []  # results whose records are not written yet
@@ -233,8 +229,6 @@ class _Book:
 
     def _emit(self, result: ChangeResult) -> None:
         self._results[result.name] = result
-        if self._on_event is not None:
-            self._on_event(result)
 
 
 def _text(error: GridopsError) -> str:
@@ -245,10 +239,6 @@ def _masked(run: _Run, text: str) -> str:
     for value in run.secrets.resolved_values():
         text = text.replace(value, MASK) if value else text
     return text
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _entry_for(entry: InventoryEntry, change: Change, git_sha: str | None) -> InventoryEntry:

@@ -30,15 +30,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from reconciler.errors import LockError, StateConflict, StateError
 from reconciler.model import STATE_FORMAT_VERSION, InventoryEntry, State
-from reconciler.ports import LockInfo, LockWaitReport, StateSnapshot
+from reconciler.ports import WAIT_REPORT_SECONDS, LockInfo, LockWaitReport, StateSnapshot
 
 if TYPE_CHECKING:  # filelock loads with the first lock: a plan only reads
     from filelock import FileLock
 
 #: How long a write waits for a lock another process holds (an apply in progress).
 WRITE_LOCK_WAIT = 5.0
-#: How often a wait for the lock is reported.
-WAIT_REPORT_SECONDS = 30.0
 
 
 class LocalStateBackend:

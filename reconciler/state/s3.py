@@ -30,7 +30,7 @@ from reconciler.aws.session import SessionFactory
 from reconciler.errors import ConfigError, LockError, StateConflict, StateError
 from reconciler.logs import get_logger
 from reconciler.model import InventoryEntry, State
-from reconciler.ports import LockInfo, LockWaitReport, StateSnapshot
+from reconciler.ports import WAIT_REPORT_SECONDS, LockInfo, LockWaitReport, StateSnapshot
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -245,8 +245,6 @@ def parse_state(body: bytes, where: str) -> State:
 
 #: A lock younger than this may belong to a run still alive (the workflows' job timeout).
 RUN_TIMEOUT_SECONDS = 90 * 60
-#: How often a wait for the lock is reported.
-WAIT_REPORT_SECONDS = 30.0
 
 
 def lock_age_seconds(holder: Mapping[str, str]) -> float | None:
