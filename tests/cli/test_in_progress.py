@@ -52,3 +52,21 @@ def test_wait_follows_created_clusters_to_running(gitops: GitOpsRepo) -> None:
     assert re.search(r"^alpha: RUNNING after \d+s$", result.stdout, re.M), result.stdout
     assert re.search(r"^beta: RUNNING after \d+s$", result.stdout, re.M), result.stdout
     assert "QUEUED" in result.stderr or "PENDING" in result.stderr
+
+
+def test_progress_every_repeats_a_phase_that_lasts_and_is_quiet_by_default(
+        gitops: GitOpsRepo) -> None:
+    often = gitops.gridops("apply", "--auto-approve", "--wait", "--interval", "0.05",
+                           "--timeout", "10", "--progress-every", "0.2")
+    assert often.exit_code == 0, often.output
+    assert re.search(r"^  (alpha|beta): still (QUEUED|PENDING) after \d+s$", often.stderr,
+                     re.M), often.stderr
+
+    gitops.remove("clusters/team-a/alpha.yaml")
+    gitops.remove("clusters/team-b/beta.yaml")
+    gitops.write("clusters/gamma.yaml", cluster_doc("gamma"))
+    gitops.commit("gamma instead")
+    quiet = gitops.gridops("apply", "--auto-approve", "--wait", "--interval", "0.05",
+                           "--timeout", "10")
+    assert quiet.exit_code == 0, quiet.output
+    assert "still" not in quiet.stderr, quiet.stderr
