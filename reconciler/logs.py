@@ -43,25 +43,24 @@ class Logger:
         self._proxy: Any = None
 
     def debug(self, event: str, **fields: Any) -> None:
-        if _level <= _DEBUG:
-            self._structlog().debug(event, **fields)
+        self._write(_DEBUG, "debug", event, fields)
 
     def info(self, event: str, **fields: Any) -> None:
-        if _level <= _INFO:
-            self._structlog().info(event, **fields)
+        self._write(_INFO, "info", event, fields)
 
     def warning(self, event: str, **fields: Any) -> None:
-        if _level <= _WARNING:
-            self._structlog().warning(event, **fields)
+        self._write(_WARNING, "warning", event, fields)
 
     def error(self, event: str, **fields: Any) -> None:
-        if _level <= _ERROR:
-            self._structlog().error(event, **fields)
+        self._write(_ERROR, "error", event, fields)
 
     def exception(self, event: str, **fields: Any) -> None:
         """An error with the traceback of the exception being handled."""
-        if _level <= _ERROR:
-            self._structlog().exception(event, **fields)
+        self._write(_ERROR, "exception", event, fields)
+
+    def _write(self, level: int, method: str, event: str, fields: dict[str, Any]) -> None:
+        if _level <= level:
+            getattr(self._structlog(), method)(event, **fields)
 
     def _structlog(self) -> Any:
         _start()

@@ -294,8 +294,7 @@ def apply_changes(plan: Plan, grid: GridAPI, backend: StateBackend,
     before = backend.read().state
     result = apply_plan(plan, grid, resolver, backend, force_delete=force_delete,
                         git_sha=plan.git_sha, run_id=run_id,
-                        parallelism=DEFAULT_PARALLELISM if parallelism is None else parallelism,
-)
+                        parallelism=DEFAULT_PARALLELISM if parallelism is None else parallelism)
     if find_leftovers is None:
         return result, list(result.notes)
     return result, [*result.notes, *record_leftovers(backend, sweep_targets(before, plan, result),

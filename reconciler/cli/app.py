@@ -128,6 +128,16 @@ class App:
                        send_credentials=problem is None, on_secret=self.masker.add) as client:
             yield client
 
+    @contextmanager
+    def listed(self, configured: run.Configured | None = None
+               ) -> Iterator[tuple[run.Workspace, GridAPI, run.Listing]]:
+        """The working tree loaded and the Grid client open, Grid's cluster list asked
+        (``run.Listing``) as soon as the client is, while the cluster files load."""
+        configured = configured or self.configured()
+        with self.grid(configured) as grid:
+            listing = run.Listing(grid)
+            yield self.workspace(configured=configured), grid, listing
+
     def state(self, ws: run.Workspace) -> StateBackend:
         from reconciler.state import open_state
 

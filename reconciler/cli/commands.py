@@ -145,9 +145,7 @@ def plan(app: App, /, as_json: bool, out_file: Path | None, detailed_exitcode: b
     try:
         configured = app.configured()
         unpinned = app.unpinned(configured)
-        with app.grid(configured) as grid:
-            listing = run.Listing(grid)  # while the cluster files load
-            ws = app.workspace(configured=configured)
+        with app.listed(configured) as (ws, grid, listing):
             pr_base = run.pull_request_base(ws, gh.base_sha, gh.head_sha) if gh else None
             the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver,
                                              allow_empty=allow_empty, base_rev=pr_base,
@@ -367,10 +365,7 @@ def status(app: App, as_json: bool) -> None:
     """Live clusters with their phase, whether gridops manages them, drift, and age."""
     from datetime import UTC, datetime
 
-    configured = app.configured()
-    with app.grid(configured) as grid:
-        listing = run.Listing(grid)  # while the cluster files load
-        ws = app.workspace(configured=configured)
+    with app.listed() as (ws, grid, listing):
         backend = app.state(ws)
         the_plan, live = run.make_live_plan(ws, grid, backend, app.resolver, guarded=False,
                                             listing=listing)
@@ -409,10 +404,7 @@ def drift(app: App, /, as_json: bool, issue: bool, out_file: Path | None,
     Exit 0 when live matches git, 2 when it does not, 1 on error.
     """
     gh = github_context(app, github) if issue else None
-    configured = app.configured()
-    with app.grid(configured) as grid:
-        listing = run.Listing(grid)  # while the cluster files load
-        ws = app.workspace(configured=configured)
+    with app.listed() as (ws, grid, listing):
         the_plan, _ = run.make_live_plan(ws, grid, app.state(ws), app.resolver, guarded=False,
                                          listing=listing)
     if out_file:

@@ -189,7 +189,6 @@ class GridClient:
             raise retry.RetryableAnswer(response)
         return response
 
-
     def _url(self, path: str, params: list[tuple[str, str]] | None) -> httpx.URL:
         if params:
             return httpx.URL(self.base_url + path, params=params)

@@ -77,7 +77,6 @@ class Configured:
     """The settings a run works with, read before the cluster files: enough to open the Grid
     client (and start listing) while those load."""
 
-    root: Path
     settings: Settings
     #: the settings file's bytes (part of the desired state's digest)
     data: bytes
@@ -102,7 +101,7 @@ def read_settings(root: Path, settings_file: str, *, settings_required: bool = F
             if committed is None:
                 raise ValidationError(problems)
             settings = committed
-    return Configured(root=root, settings=settings, data=data, sha=sha, in_git=in_git,
+    return Configured(settings=settings, data=data, sha=sha, in_git=in_git,
                       from_commit=from_commit and sha is not None)
 
 
