@@ -19,7 +19,7 @@ import pytest
 
 from reconciler.errors import GridAnswerLost, GridAPIError
 from reconciler.live import retry, transport
-from reconciler.live.client import GridClient
+from reconciler.live.client import GridClient, basic_authorization
 from reconciler.live.credentials import Credentials
 from reconciler.live.transport import KeepAliveTransport, open_transport
 
@@ -107,7 +107,7 @@ def client(url: str, **kwargs: float) -> GridClient:
 
 def test_the_client_speaks_through_the_keep_alive_transport() -> None:
     with scripted_server(Script()) as grid, client(grid.url) as c:
-        assert isinstance(c._http._transport, KeepAliveTransport)  # noqa: SLF001
+        assert isinstance(c._transport, KeepAliveTransport)  # noqa: SLF001
 
 
 def test_one_connection_carries_request_after_request() -> None:
@@ -215,10 +215,48 @@ def test_the_request_on_the_wire_carries_host_auth_and_the_json_body() -> None:
     lines = head.decode().split("\r\n")
     assert lines[0] == "POST /v1/core/clusters HTTP/1.1"
     headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
-    assert headers["host"] == grid.url.removeprefix("http://")
-    assert headers["authorization"].startswith("Basic ")
-    assert headers["content-length"] == str(len(body))
+    basic = httpx.BasicAuth(CREDENTIALS.user_id, CREDENTIALS.api_key)
+    signed = next(basic.auth_flow(httpx.Request("GET", grid.url)))
+    assert headers == {
+        "host": grid.url.removeprefix("http://"), "accept": "application/json",
+        "accept-encoding": "gzip, deflate", "connection": "keep-alive",
+        "user-agent": "gridops", "authorization": signed.headers["Authorization"],
+        "content-length": str(len(body)), "content-type": "application/json",
+    }
     assert body == b'{"name":"c1","spec":{"region":"us-east-1"}}'
+
+
+@pytest.mark.parametrize(("user", "key"), [("u", "k"), ("ünïcode-user", "kéy:with:colons")])
+def test_the_basic_authorization_is_the_one_httpx_makes(user: str, key: str) -> None:
+    signed = next(httpx.BasicAuth(user, key).auth_flow(httpx.Request("GET", "http://x")))
+    assert basic_authorization(Credentials(user, key)) == signed.headers["Authorization"]
+
+
+def test_the_credentials_stay_masked_in_the_client_s_headers() -> None:
+    c = client("http://127.0.0.1:1")
+    assert CREDENTIALS.api_key not in repr(c._headers)  # noqa: SLF001
+    token = basic_authorization(CREDENTIALS).removeprefix("Basic ")
+    assert token not in repr(c._headers) and token not in repr(c)  # noqa: SLF001
+
+
+def test_with_a_proxy_set_the_client_asks_the_proxy_with_the_same_headers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with scripted_server(Script()) as grid:
+        with client(grid.url) as direct:
+            direct.create_cluster("c1", {})
+        with scripted_server(Script()) as proxy:
+            monkeypatch.setenv("HTTP_PROXY", proxy.url)
+            monkeypatch.delenv("NO_PROXY", raising=False)
+            monkeypatch.delenv("no_proxy", raising=False)
+            with client(grid.url) as proxied:
+                assert [x.name for x in [proxied.create_cluster("c1", {})]] == ["c1"]
+    assert len(grid.requests) == 1  # only the direct client reached the Grid itself
+    direct_head, _, direct_body = grid.requests[0].partition(b"\r\n\r\n")
+    proxy_head, _, proxy_body = proxy.requests[0].partition(b"\r\n\r\n")
+    assert proxy_head.split(b"\r\n")[0] == f"POST {grid.url}/v1/core/clusters HTTP/1.1".encode()
+    assert sorted(proxy_head.lower().split(b"\r\n")[1:]) == \
+        sorted(direct_head.lower().split(b"\r\n")[1:])
+    assert proxy_body == direct_body
 
 
 @pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "HTTP_PROXY"])
@@ -237,6 +275,6 @@ def test_a_closed_transport_keeps_no_connection() -> None:
         c = client(grid.url)
         c.create_cluster("c1", {})
         c.close()
-        idle = c._http._transport._idle  # noqa: SLF001
+        idle = c._transport._idle  # noqa: SLF001
         assert idle == {}
-    assert isinstance(c._http._transport, httpx.BaseTransport)  # noqa: SLF001
+    assert isinstance(c._transport, httpx.BaseTransport)  # noqa: SLF001
