@@ -170,3 +170,19 @@ def test_fingerprint_ignores_a_create_moving_on_toward_running() -> None:
 def test_fingerprint_changes_with_what_the_plan_saw(change: Any) -> None:
     a = live_cluster("a")
     assert wire.live_fingerprint([a]) != wire.live_fingerprint([change(a)])
+
+
+def test_secrets_are_placed_at_their_paths_and_the_spec_is_left_as_it_was() -> None:
+    spec = {"driver": {"kubernetes": {"aws": {"region": "us-east-1",
+                                              "instanceTypes": [{"name": "t3.large"}]}}},
+            "performanceProfile": "CLUSTER_PERFORMANCE_PROFILE_COST_SAVING"}
+    before = copy.deepcopy(spec)
+    placed = wire.put_secrets(spec, {"driver.kubernetes.aws.externalId": "s3cret-value",
+                                     "driver.kubernetes.aws.roleArn": "arn:aws:iam::1:role/r",
+                                     "driver.new.token": "t0ken-value"})
+    assert spec == before
+    aws = placed["driver"]["kubernetes"]["aws"]
+    assert aws == {**before["driver"]["kubernetes"]["aws"], "externalId": "s3cret-value",
+                   "roleArn": "arn:aws:iam::1:role/r"}
+    assert placed["driver"]["new"] == {"token": "t0ken-value"}
+    assert placed["performanceProfile"] == before["performanceProfile"]
