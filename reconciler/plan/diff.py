@@ -58,21 +58,25 @@ def creation_fields(desired_view: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     """Every field a create sets, as additions (old ``None``), one per leaf; an instance type
     is one entry, a plain list one value. Sorted by path."""
     changes: list[FieldChange] = []
-
-    def walk(node: Mapping[str, Any], path: tuple[Any, ...]) -> None:
-        for key, value in node.items():
-            here = (*path, key)
-            if isinstance(value, Mapping) and value and key not in _KEYED_BY_NAME \
-                    and (not path or path[-1] not in _KEYED_BY_NAME):
-                walk(value, here)
-            elif key in _KEYED_BY_NAME and isinstance(value, Mapping):
-                changes.extend(FieldChange(path=format_path((*here, name)), new=entry)
-                               for name, entry in value.items())
-            else:
-                changes.append(FieldChange(path=format_path(here), new=value))
-
-    walk(desired_view, ())
+    _add_created(desired_view, (), changes)
     return tuple(sorted(changes, key=lambda c: c.path))
+
+
+def _add_created(node: Mapping[str, Any], path: tuple[Any, ...],
+                 changes: list[FieldChange]) -> None:
+    """``creation_fields`` of ``node``, at ``path``. A function of its own, not a closure:
+    a closure that calls itself is a reference cycle, left to the garbage collector once
+    per planned create."""
+    for key, value in node.items():
+        here = (*path, key)
+        if isinstance(value, Mapping) and value and key not in _KEYED_BY_NAME \
+                and (not path or path[-1] not in _KEYED_BY_NAME):
+            _add_created(value, here, changes)
+        elif key in _KEYED_BY_NAME and isinstance(value, Mapping):
+            changes.extend(FieldChange(path=format_path((*here, name)), new=entry)
+                           for name, entry in value.items())
+        else:
+            changes.append(FieldChange(path=format_path(here), new=value))
 
 
 def diff_secret(path: str, desired_value: str | None,

@@ -7,7 +7,7 @@ import pytest
 
 from reconciler.live import wire
 from reconciler.model import PROFILE_COST_SAVING, InstanceSpec
-from reconciler.plan.diff import diff_secret, diff_specs
+from reconciler.plan.diff import creation_fields, diff_secret, diff_specs
 from reconciler.plan.types import FieldChange
 from tests.core.factories import desired_cluster, live_spec
 
@@ -72,7 +72,6 @@ def test_secret_change_is_sensitive_and_carries_no_value(desired: str | None, li
 
 
 def test_creation_fields_list_every_leaf_with_instance_types_as_entries() -> None:
-    from reconciler.plan.diff import creation_fields
 
     view = {"performanceProfile": "P", "driver": {"kubernetes": {"aws": {
         "region": "us-east-1", "azSkipIds": ["use1-az3"],
@@ -104,3 +103,20 @@ def test_diff_of_part_of_the_fields_names_the_same_paths(desired: dict[str, Any]
                                                          live: dict[str, Any],
                                                          expected: list[FieldChange]) -> None:
     assert list(diff_specs(desired, live)) == expected
+
+
+def test_listing_a_create_s_fields_leaves_no_reference_cycle_behind() -> None:
+    import gc
+
+    view = {"performanceProfile": "P", "driver": {"kubernetes": {"aws": {
+        "region": "us-east-1", "instanceTypes": {"t3.large": {"name": "t3.large"}}}}}}
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(100):
+            creation_fields(view)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
