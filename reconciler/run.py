@@ -270,11 +270,13 @@ def require_committed(ws: Workspace) -> None:
 
 def plan_for_apply(ws: Workspace, grid: GridAPI, backend: StateBackend,
                    resolver: SecretResolver, *, saved: Plan | None = None,
-                   allow_empty: bool = False) -> Plan:
+                   allow_empty: bool = False, listing: Listing | None = None) -> Plan:
     """The plan apply carries out: a fresh one, or ``saved`` once it is shown to be exactly
-    what gridops plans now (so an edited or stale file can never do more)."""
+    what gridops plans now (so an edited or stale file can never do more). ``listing``: the
+    list call, already under way."""
     require_committed(ws)
-    fresh, _ = make_live_plan(ws, grid, backend, resolver, allow_empty=allow_empty)
+    fresh, _ = make_live_plan(ws, grid, backend, resolver, allow_empty=allow_empty,
+                              listing=listing)
     if saved is None:
         return fresh
     check_not_stale(saved, fresh)

@@ -68,10 +68,11 @@ class App:
     def err(self, text: str) -> None:
         self._echo(self.masker.mask(text), err=True, color=self.color_err)
 
-    def configured(self) -> run.Configured:
-        """The settings of the working tree, read before the cluster files."""
+    def configured(self, *, from_commit: bool = False) -> run.Configured:
+        """The settings of the working tree (or, ``from_commit``, of the commit HEAD points
+        at), read before the cluster files."""
         return run.read_settings(self.root, self.settings_file,
-                                 settings_required=self.settings_given)
+                                 settings_required=self.settings_given, from_commit=from_commit)
 
     def workspace(self, *, from_commit: bool = False,
                   configured: run.Configured | None = None) -> run.Workspace:
@@ -84,7 +85,7 @@ class App:
     def url(self, ws: run.Workspace | run.Configured) -> str:
         return self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url
 
-    def aws_checks(self, ws: run.Workspace) -> bool:
+    def aws_checks(self, ws: run.Workspace | run.Configured) -> bool:
         return run.checks_enabled(ws.settings.aws_checks, self.url(ws))
 
     def unpinned(self, ws: run.Workspace | run.Configured, *,
@@ -138,7 +139,7 @@ class App:
             listing = run.Listing(grid)
             yield self.workspace(configured=configured), grid, listing
 
-    def state(self, ws: run.Workspace) -> StateBackend:
+    def state(self, ws: run.Workspace | run.Configured) -> StateBackend:
         from reconciler.state import open_state
 
         return open_state(ws.settings, self.root)

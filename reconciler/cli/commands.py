@@ -221,17 +221,16 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     """Carry out a plan: create, change and delete clusters in Grid."""
     gh = github_context(app, github) if comment or only_if_latest else None
     publish_to = gh if comment else None
-    ws: run.Workspace | None = None
+    loaded = _Loaded()
     try:
         saved = _read_plan_file(plan_file) if plan_file else None
-        ws = app.workspace(from_commit=True)  # only what is in git: the commit's objects
-        if if_self_heal and not ws.settings.self_heal:
+        loaded.configured = app.configured(from_commit=True)  # the commit's, as the files
+        if if_self_heal and not loaded.configured.settings.self_heal:
             app.out("selfHeal is false in the settings: drift is reported, not applied.")
             return
-        run.require_committed(ws)
         options = _ApplyOptions(auto_approve, force_delete, allow_empty, lock_wait,
                                 gh if only_if_latest else None, parallelism)
-        done = _apply(app, ws, saved, options)
+        done = _apply(app, loaded, saved, options)
         if done is None:
             return
         the_plan, result = done
@@ -240,18 +239,31 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     except GridopsError as e:  # stopped before any cluster was tried: say so where it counts
         from reconciler.plan.types import ApplyResult
 
-        publish_apply_outcome(app, publish_to, ws, ApplyResult(results=(), error=e.message),
-                              None)
+        publish_apply_outcome(app, publish_to, loaded.last,
+                              ApplyResult(results=(), error=e.message), None)
         raise
-    publish_apply_outcome(app, publish_to, ws, result, the_plan)
+    publish_apply_outcome(app, publish_to, loaded.last, result, the_plan)
     if wait_ and the_plan.has_changes and not result.failed:
-        with app.grid(ws) as grid:
+        with app.grid(loaded.configured) as grid:
             _wait(app, grid, the_plan, timeout, interval, failed_grace, progress_every)
     unconverged = render.render_unconverged(the_plan)
     if unconverged:
         app.out("\n" + unconverged.rstrip("\n"))
     if result.failed or unconverged:
         sys.exit(1)
+
+
+@dataclass
+class _Loaded:
+    """What an apply has read so far: the settings, then the whole commit (for the outcome
+    it reports when it stops part way)."""
+
+    configured: run.Configured | None = None
+    workspace: run.Workspace | None = None
+
+    @property
+    def last(self) -> run.Workspace | run.Configured | None:
+        return self.workspace or self.configured
 
 
 @dataclass(frozen=True)
@@ -266,13 +278,16 @@ class _ApplyOptions:
     parallelism: int = 10
 
 
-def _apply(app: App, ws: run.Workspace, saved: Plan | None,
+def _apply(app: App, loaded: _Loaded, saved: Plan | None,
            options: _ApplyOptions) -> tuple[Plan, ApplyResult] | None:
     """Under the state lock: check the commit is still the newest (--only-if-latest: after
-    waiting for the lock, so a newer run that went first is never undone), plan (or check
-    the saved plan), confirm, apply, sweep. None when skipped."""
-    backend = app.state(ws)
-    finder = leftover_finder(app) if options.force_delete or app.aws_checks(ws) else None
+    waiting for the lock, so a newer run that went first is never undone), ask Grid for its
+    list while the commit's cluster files load, plan (or check the saved plan), confirm,
+    apply, sweep. None when skipped."""
+    conf = loaded.configured
+    assert conf is not None
+    backend = app.state(conf)
+    finder = leftover_finder(app) if options.force_delete or app.aws_checks(conf) else None
     lock = app.lock_info()
 
     def waiting(holder: Mapping[str, str], seconds: float) -> None:
@@ -281,12 +296,16 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
         app.err(f"waiting for the state lock held by {who} since {holder.get('when', '?')} "
                 f"({seconds:.0f}s of {options.lock_wait:.0f}s)")
 
-    with app.grid(ws, changes=True) as grid, \
+    with app.grid(conf, changes=True) as grid, \
             backend.lock(lock, wait_seconds=options.lock_wait, on_wait=waiting):
-        if options.latest_from is not None and not _still_latest(app, options.latest_from, ws):
+        if options.latest_from is not None and not _still_latest(app, options.latest_from,
+                                                                 conf):
             return None
+        # asked under the lock, so no other apply changes Grid between the list and the plan
+        listing = run.Listing(grid)
+        ws = loaded.workspace = app.workspace(configured=conf)  # the commit's objects only
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
-                                      allow_empty=options.allow_empty)
+                                      allow_empty=options.allow_empty, listing=listing)
         if saved is None:
             app.out(render.render_plan_text(the_plan, color=app.color))
             if the_plan.has_changes:
@@ -307,10 +326,10 @@ def _apply(app: App, ws: run.Workspace, saved: Plan | None,
     return the_plan, result
 
 
-def _still_latest(app: App, gh: Any, ws: run.Workspace) -> bool:
-    latest, tip = is_latest(app, gh, ws.desired.git_sha)
+def _still_latest(app: App, gh: Any, conf: run.Configured) -> bool:
+    latest, tip = is_latest(app, gh, conf.sha)
     if not latest:
-        sha = (ws.desired.git_sha or "")[:12]
+        sha = (conf.sha or "")[:12]
         app.out(f"Skipped: {sha} is no longer the tip of the default branch ({tip[:12]}); "
                 "the run for the newer commit applies git as it is now.")
     return latest

@@ -95,10 +95,11 @@ def publish_plan_comment(app: App, gh: Any, the_plan: Plan | None, findings: lis
     log.info("github.plan_comment", url=ref.html_url, created=ref.created)
 
 
-def publish_apply_outcome(app: App, gh: Any, ws: run.Workspace | None, result: ApplyResult,
-                          the_plan: Plan | None) -> None:
+def publish_apply_outcome(app: App, gh: Any, ws: run.Workspace | run.Configured | None,
+                          result: ApplyResult, the_plan: Plan | None) -> None:
     """The apply outcome in the job summary (inside Actions) and, with --comment, on the pull
-    request the commit came from. ``ws`` is None when apply stopped before loading it."""
+    request the commit came from. ``ws``: the repository as far as apply read it (only its
+    settings when it stopped before the cluster files; None before even those)."""
     summary = gh.step_summary if gh else app.env.get("GITHUB_STEP_SUMMARY")
     if not summary and gh is None:
         return
@@ -106,7 +107,8 @@ def publish_apply_outcome(app: App, gh: Any, ws: run.Workspace | None, result: A
 
     settings_file = ws.settings.file if ws else app.settings_file
     self_heal = ws.settings.self_heal if ws else True
-    sha = ws.desired.git_sha if ws else (gh.head_sha if gh else None)
+    sha = (ws.desired.git_sha if isinstance(ws, run.Workspace) else ws.sha) if ws \
+        else (gh.head_sha if gh else None)
     summarize_apply(summary, result, the_plan, masker=app.masker, settings_file=settings_file,
                     run_url=gh.run_url if gh else "", applied_sha=sha, self_heal=self_heal)
     if gh is None:
