@@ -15,7 +15,7 @@ GRIDOPS := $(BIN)/gridops
 demo: export GRID_EXTERNAL_ID_RESEARCH = demo-research-external-id
 demo: export GRID_EXTERNAL_ID_PLATFORM = demo-platform-external-id
 
-.PHONY: demo demo-reset test lint typecheck bench chaos docs clean
+.PHONY: demo demo-reset test lint typecheck bench chaos docs helptext clean
 
 $(RUNTIME): pyproject.toml
 	@echo "Installing gridops into $(VENV) ..."
@@ -51,6 +51,10 @@ typecheck: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m reconciler.sources.schema_doc README.md
+
+# The top-level --help as click renders it, which the executable prints without click.
+helptext: $(STAMP)
+	$(BIN)/python -m reconciler.cli.helptext
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench.py

@@ -3,7 +3,9 @@ turns every GridopsError into a clear message and its exit code.
 
 ``gridops --version`` loads click and this module, nothing else: a command's module is imported
 when the command runs, completes or is listed (``--help`` lists every command with its short
-help, so it reads their definitions, and nothing they use when they run)."""
+help, so it reads their definitions, and nothing they use when they run). The executable
+answers ``--version``, and ``--help`` at the widths ``reconciler.cli.helptext`` stores, before
+this module loads."""
 
 from __future__ import annotations
 

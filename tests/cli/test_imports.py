@@ -1,9 +1,10 @@
 """What a command loads: `validate`, `--help` and `--version` start neither AWS, deepdiff,
-pydantic nor GitPython (whose import runs `git version`), and start no process; `--version`
-loads click and the group alone, `--help` the command definitions and nothing they only use
-when they run; a plan or an apply at the default level writes no log line and loads no
-structlog (-vv does, and masks every line). Checked in a fresh interpreter through
-`sys.modules` and a recording `subprocess.Popen`, never by time."""
+pydantic nor GitPython (whose import runs `git version`), and start no process; the executable
+answers `--version`, and `--help` at a stored width, without click; the group's `--version`
+loads click and the group alone, its `--help` (the executable's at any other width) the command
+definitions and nothing they only use when they run; a plan or an apply at the default level
+writes no log line and loads no structlog (-vv does, and masks every line). Checked in a fresh
+interpreter through `sys.modules` and a recording `subprocess.Popen`, never by time."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from tests.cli.conftest import SECRET_A, SECRET_B, GitOpsRepo, cluster_doc
 HEAVY = ("boto3", "botocore", "deepdiff", "pydantic", "git")
 #: What `--version` may load beyond click: the ``gridops`` group and its package.
 GROUP = {"reconciler", "reconciler.cli", "reconciler.cli.group"}
+#: All the executable's `--help` may load at a stored width: its entry and the stored text.
+STORED_HELP = {"reconciler", "reconciler.cli", "reconciler.cli.entry",
+               "reconciler.cli.helptext_stored"}
 #: What `--help` may run of gridops beyond the group: the command definitions, what they are
 #: made with (the shared options, completion, the examples and exit codes of their help, the
 #: fault kinds `sim serve`'s options list) and the deferral of what they use when they run
@@ -225,8 +229,9 @@ def test_version_loads_the_group_alone(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["-h"]], ids=["help", "h"])
-def test_help_loads_the_command_definitions_and_nothing_they_use_to_run(
+def test_the_groups_help_loads_the_command_definitions_and_nothing_they_use_to_run(
         tmp_path: Path, args: list[str]) -> None:
+    # what the executable runs for a width it has no stored help for
     beyond = _beyond_click(args, tmp_path)
 
     gridops = {m for m in beyond if m.split(".")[0] == "reconciler"}
@@ -251,6 +256,50 @@ def test_the_executable_answers_version_as_the_group_does_without_loading_click(
     shown, loaded = done.stdout.splitlines()
     assert shown + "\n" == CliRunner().invoke(main, ["--version"], prog_name="gridops").output
     assert loaded == "[]"
+
+
+#: Runs the executable's entry point on the arguments, after PREPARE, and prints the modules of
+#: click and gridops loaded.
+# the modules are listed by an exit hook: the executable ends through them (entry.leave)
+_ENTRY_CHILD = """
+import atexit, sys
+atexit.register(lambda: print(sorted(
+    m for m in sys.modules if m.split(".")[0] in ("click", "reconciler"))))
+sys.argv[0] = "gridops"
+PREPARE
+from reconciler.cli.entry import run
+run()
+"""
+
+
+def _entry_loaded(args: list[str], cwd: Path, columns: str | None, prepare: str = "") -> set[str]:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-c", _ENTRY_CHILD.replace("PREPARE", prepare), *args],
+                          cwd=cwd, env={**env, "COLUMNS": columns} if columns else env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    return set(ast.literal_eval(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"]], ids=["help", "h"])
+@pytest.mark.parametrize("columns", [None, "80", "120"], ids=["pipe", "80", "120"])
+def test_the_executable_answers_help_at_a_stored_width_without_loading_click(
+        tmp_path: Path, args: list[str], columns: str | None) -> None:
+    loaded = _entry_loaded(args, tmp_path, columns)
+
+    assert loaded <= STORED_HELP, f"{args} loaded {sorted(loaded - STORED_HELP)}"
+    assert "reconciler.cli.helptext_stored" in loaded
+
+
+@pytest.mark.parametrize(("columns", "prepare"), [
+    ("60", ""),
+    (None, "import reconciler.cli.helptext_stored as s; s.CLICK_VERSION = '0.0'"),
+], ids=["other-width", "other-click"])
+def test_the_executable_leaves_help_to_click_where_it_has_none_stored(
+        tmp_path: Path, columns: str | None, prepare: str) -> None:
+    # the control of the check above: the group answers, with what its help needs
+    loaded = _entry_loaded(["--help"], tmp_path, columns, prepare)
+
+    assert {"click", "reconciler.cli.group", "reconciler.cli.commands"} <= loaded
 
 
 @pytest.mark.parametrize("args", [["--version", "--help"], ["--repo", ".", "--version"]],
