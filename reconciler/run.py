@@ -83,19 +83,39 @@ def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster, Secr
 
 def _require_secrets(plan: Plan, resolver: SecretResolver) -> None:
     """Fail the plan early when a cluster about to be sent to Grid has an unresolvable secret:
-    every missing secret is named at once."""
-    problems: list[str] = []
+    every missing secret is named at once, each problem once with the clusters it stops."""
+    from reconciler.sources.secrets import UnresolvedSecret
+
+    stopped: dict[tuple[str, str | None], list[str]] = {}  # problem and hint -> clusters
     for change in plan.changes:
         if change.action not in (Action.CREATE, Action.UPDATE):
             continue
         for ref in change.secrets.values():
             try:
                 resolver.resolve(ref, cluster=change.name)
-            except SecretError as e:
-                problems.append(e.message + (f" ({e.hint})" if e.hint else ""))
-    if problems:
-        raise SecretError("; ".join(problems),
-                          hint="make the secrets above resolvable, then plan again")
+            except UnresolvedSecret as e:
+                stopped.setdefault((e.problem, e.hint), []).append(change.name)
+            except SecretError as e:  # a resolver that does not say which cluster
+                stopped.setdefault((e.message, e.hint), [])
+    if stopped:
+        raise SecretError("; ".join(
+            (f"{_clusters(names)}: " if names else "") + problem + (f" ({hint})" if hint else "")
+            for (problem, hint), names in stopped.items()),
+            hint="make the secrets above resolvable, then plan again")
+
+
+#: how many clusters a problem shared by many names before it says how many more
+_NAMED = 3
+
+
+def _clusters(names: Sequence[str]) -> str:
+    """``cluster a``; ``clusters a, b``; ``5 clusters (a, b, c and 2 more)``."""
+    if len(names) == 1:
+        return f"cluster {names[0]}"
+    if len(names) <= _NAMED:
+        return "clusters " + ", ".join(names)
+    return (f"{len(names)} clusters ({', '.join(names[:_NAMED])} and "
+            f"{len(names) - _NAMED} more)")
 
 
 def make_live_plan(ws: Workspace, grid: GridAPI, backend: StateBackend,

@@ -86,31 +86,54 @@ def env_provider(env: Mapping[str, str] | None = None) -> Provider:
     return _resolve
 
 
+class UnresolvedSecret(SecretError):
+    """A reference ``cluster`` names that cannot be resolved; ``problem`` is the reference's
+    own, the same for every cluster that names it."""
+
+    def __init__(self, cluster: str, problem: str, *, hint: str | None = None) -> None:
+        super().__init__(f"cluster {cluster}: {problem}", hint=hint)
+        self.cluster = cluster
+        self.problem = problem
+
+
 class Resolver:
     """Resolves references with the registered providers; one lookup per reference per run."""
 
     def __init__(self, providers: Mapping[str, Provider]) -> None:
         self._providers = dict(providers)
         self._cache: dict[SecretRef, str] = {}
+        #: why each reference that failed did: asked once too (200 clusters naming one
+        #: parameter make one AWS call, and one problem)
+        self._failed: dict[SecretRef, SecretError] = {}
 
     def resolve(self, ref: SecretRef, *, cluster: str) -> str:
         if ref in self._cache:
             return self._cache[ref]
+        if ref not in self._failed:
+            try:
+                self._cache[ref] = self._lookup(ref)
+                return self._cache[ref]
+            except SecretError as e:
+                self._failed[ref] = e
+        failure = self._failed[ref]
+        raise UnresolvedSecret(cluster, failure.message, hint=failure.hint) from failure
+
+    def _lookup(self, ref: SecretRef) -> str:
+        """The value of ``ref``, or a SecretError saying why not (of the reference alone)."""
         provider = self._providers.get(ref.kind)
         if provider is None:
-            raise SecretError(f"cluster {cluster}: secret reference {ref.kind} is not available "
-                              "here", hint="install gridops with AWS support or use fromEnv")
+            raise SecretError(f"secret reference {ref.kind} is not available here",
+                              hint="install gridops with AWS support or use fromEnv")
         try:
             value = provider(ref)
         except SecretError as e:
-            raise SecretError(f"cluster {cluster}: cannot resolve {ref.describe()}: {e.message}",
+            raise SecretError(f"cannot resolve {ref.describe()}: {e.message}",
                               hint=e.hint) from e
         if len(value) < MIN_SECRET_LENGTH:
-            raise SecretError(f"cluster {cluster}: the secret in {ref.describe()} is shorter "
-                              f"than {MIN_SECRET_LENGTH} characters, too short to be masked in "
+            raise SecretError(f"the secret in {ref.describe()} is shorter than "
+                              f"{MIN_SECRET_LENGTH} characters, too short to be masked in "
                               "output without blanking ordinary words",
                               hint="use a longer, random value (the BYOC terraform makes one)")
-        self._cache[ref] = value
         return value
 
     def resolved_values(self) -> Iterator[str]:

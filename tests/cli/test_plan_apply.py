@@ -218,6 +218,25 @@ def test_a_missing_secret_names_cluster_and_variable_and_changes_nothing(
     assert not {"alpha", "beta"} & set(gitops.live())
 
 
+def test_clusters_stopped_by_the_same_secret_share_one_line_that_counts_them(
+        gitops: GitOpsRepo) -> None:
+    for name in ("gamma", "delta", "epsilon", "zeta"):
+        gitops.write(f"clusters/{name}.yaml", cluster_doc(name, env_var="GRID_EXTERNAL_ID_C"))
+    gitops.commit("four clusters on one secret")
+    result = gitops.gridops("plan", env={"GRID_EXTERNAL_ID_B": "", "GRID_EXTERNAL_ID_C": ""})
+
+    assert result.exit_code == 1
+    problems = result.stderr.splitlines()[0].removeprefix("error: ").split("; ")
+    assert problems == [
+        "cluster beta: cannot resolve fromEnv(name=GRID_EXTERNAL_ID_B): environment variable "
+        "GRID_EXTERNAL_ID_B is not set (export GRID_EXTERNAL_ID_B=... (or set it as a CI "
+        "secret))",
+        "4 clusters (delta, epsilon, gamma and 1 more): cannot resolve "
+        "fromEnv(name=GRID_EXTERNAL_ID_C): environment variable GRID_EXTERNAL_ID_C is not set "
+        "(export GRID_EXTERNAL_ID_C=... (or set it as a CI secret))",
+    ]
+
+
 def test_secret_values_never_appear_in_any_output(gitops: GitOpsRepo) -> None:
     outputs = [gitops.gridops("-vv", "apply", "--auto-approve")]
     gitops.wait_running("alpha", "beta")
