@@ -49,14 +49,18 @@ def leave(code: object) -> NoReturn:
     a thread still running (a Grid call after Ctrl-C) is stopped as a kill would stop it,
     which the recorded intents are there for."""
     import atexit
-    import contextlib
 
     status = _status(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        # OSError: the reader went away (`gridops plan | head`); ValueError: it was closed
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
+        try:
+            if stream is not None:
+                stream.flush()
+        except ValueError:  # closed
+            pass
+        except OSError as e:  # as the interpreter's own exit: output lost is a failure,
+            if e.errno != errno.EPIPE:  # unless the reader went away (`gridops plan | head`)
+                status = status or 120
     os._exit(status)
 
 

@@ -80,3 +80,17 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     err = child.stderr.read()
     child.wait(timeout=120)
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.parametrize(("error", "status"), [("ENOSPC", 120), ("EPIPE", 0)],
+                         ids=["disk-full", "reader-gone"])
+def test_output_lost_at_the_end_fails_as_the_interpreter_s_exit_does_unless_the_reader_left(
+        tmp_path: Path, error: str, status: int) -> None:
+    child = ("import errno, io, sys\nfrom reconciler.cli.entry import leave\n"
+             "class Lost(io.StringIO):\n"
+             f"    def flush(self): raise OSError(errno.{error}, 'lost')\n"
+             "sys.stdout = Lost()\nleave(0)\n")
+    done = subprocess.run([sys.executable, "-c", child], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == status
+    assert "Traceback" not in done.stderr
