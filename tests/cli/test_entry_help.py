@@ -9,18 +9,17 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
-import select
 import struct
 import subprocess
 import sys
 import termios
-import time
 from pathlib import Path
 
 import click
 import pytest
 
 from reconciler.cli import entry, helptext
+from tests.cli.terminal import screen_of
 
 #: What the ``gridops`` script runs.
 EXECUTABLE = "import sys\nsys.argv[0] = 'gridops'\nfrom reconciler.cli.entry import run\nrun()\n"
@@ -62,20 +61,7 @@ def _at_terminal(child: str, cwd: Path, columns: int) -> tuple[int, bytes]:
     proc = subprocess.Popen([sys.executable, "-c", child, "--help"], cwd=cwd,
                             env=_environ(None), stdout=slave, stderr=slave)
     os.close(slave)
-    seen = b""
-    poller = select.poll()
-    poller.register(master, select.POLLIN)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if not poller.poll(100):
-            continue
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
+    seen = screen_of(master, proc, seconds=60)
     os.close(master)
     return proc.wait(timeout=10), seen
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.cli.conftest import GitOpsRepo
+from tests.cli.terminal import screen_of
 
 
 def run_at_terminal(g: GitOpsRepo, answer: str | None, *args: str,
@@ -26,25 +25,7 @@ def run_at_terminal(g: GitOpsRepo, answer: str | None, *args: str,
                             stdin=slave, stdout=slave, stderr=slave,
                             env={**environ, **(env or {})}, close_fds=True)
     os.close(slave)
-    seen, answered = b"", False
-    poller = select.poll()  # not select(): it fails on descriptors past 1023
-    poller.register(master, select.POLLIN)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready = poller.poll(100)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if answer is not None and not answered and prompt in seen:
-            os.write(master, answer.encode() + b"\n")
-            answered = True
-        if proc.poll() is not None and not ready:
-            break
+    seen = screen_of(master, proc, seconds=30, prompt=prompt, answer=answer)
     code = proc.wait(timeout=10)
     os.close(master)
     return code, seen.decode(errors="replace")
