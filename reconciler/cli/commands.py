@@ -224,13 +224,13 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
     loaded = _Loaded()
     try:
         saved = _read_plan_file(plan_file) if plan_file else None
-        loaded.configured = app.configured(from_commit=True)  # the commit's, as the files
-        if if_self_heal and not loaded.configured.settings.self_heal:
+        conf = loaded.configured = app.configured(from_commit=True)  # the commit's, as the files
+        if if_self_heal and not conf.settings.self_heal:
             app.out("selfHeal is false in the settings: drift is reported, not applied.")
             return
         options = _ApplyOptions(auto_approve, force_delete, allow_empty, lock_wait,
                                 gh if only_if_latest else None, parallelism)
-        done = _apply(app, loaded, saved, options)
+        done = _apply(app, conf, saved, options, loaded)
         if done is None:
             return
         the_plan, result = done
@@ -244,7 +244,7 @@ def apply(app: App, /, plan_file: Path | None, auto_approve: bool, force_delete:
         raise
     publish_apply_outcome(app, publish_to, loaded.last, result, the_plan)
     if wait_ and the_plan.has_changes and not result.failed:
-        with app.grid(loaded.configured) as grid:
+        with app.grid(conf) as grid:
             _wait(app, grid, the_plan, timeout, interval, failed_grace, progress_every)
     unconverged = render.render_unconverged(the_plan)
     if unconverged:
@@ -278,14 +278,12 @@ class _ApplyOptions:
     parallelism: int = 10
 
 
-def _apply(app: App, loaded: _Loaded, saved: Plan | None,
-           options: _ApplyOptions) -> tuple[Plan, ApplyResult] | None:
+def _apply(app: App, conf: run.Configured, saved: Plan | None, options: _ApplyOptions,
+           loaded: _Loaded) -> tuple[Plan, ApplyResult] | None:
     """Under the state lock: check the commit is still the newest (--only-if-latest: after
     waiting for the lock, so a newer run that went first is never undone), ask Grid for its
     list while the commit's cluster files load, plan (or check the saved plan), confirm,
-    apply, sweep. None when skipped."""
-    conf = loaded.configured
-    assert conf is not None
+    apply, sweep. None when skipped. ``loaded`` gets the commit's files once they are read."""
     backend = app.state(conf)
     finder = leftover_finder(app) if options.force_delete or app.aws_checks(conf) else None
     lock = app.lock_info()
