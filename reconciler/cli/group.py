@@ -117,6 +117,9 @@ class _Group(_LazyGroup):
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as e:
+            _report_system_error(ctx, e)
+            ctx.exit(EXIT_ERROR)
         except Exception as e:  # noqa: BLE001 - the last line of defence
             import traceback
 
@@ -134,6 +137,24 @@ def _app(ctx: click.Context) -> App | None:
     from reconciler.cli.app import App
 
     return ctx.obj if isinstance(ctx.obj, App) else None
+
+
+def _report_system_error(ctx: click.Context, e: OSError) -> None:
+    """An error the system gave that no part of gridops turned into its own (the output going
+    to a full disk): what the system said, not a request to report a gridops fault. A reader
+    that went away (``| head``) is left to click, which ends quietly."""
+    import errno
+
+    if e.errno == errno.EPIPE:
+        raise e
+    from reconciler.printable import printable
+
+    app = _app(ctx)
+    where = f": {e.filename}" if e.filename else ""
+    message = printable(f"error: {e.strerror or e}{where}")
+    click.echo(app.masker.mask(message) if app else message, err=True)
+    click.echo("  hint: the system refused to read or write (a file, the output): check the "
+               "disk space, the permissions and where the output goes", err=True)
 
 
 def _report(ctx: click.Context, e: GridopsError) -> None:

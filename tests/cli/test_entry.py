@@ -94,3 +94,14 @@ def test_output_lost_at_the_end_fails_as_the_interpreter_s_exit_does_unless_the_
                           text=True, timeout=60)
     assert done.returncode == status
     assert "Traceback" not in done.stderr
+
+
+def test_output_to_a_full_disk_is_the_system_s_error_not_a_fault_to_report(
+        tmp_path: Path) -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-c", CHILD, "schema", "cluster"], cwd=tmp_path,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: No space left on device\n  hint: ")
+    assert "internal error" not in done.stderr and "report it" not in done.stderr
+    assert "Traceback" not in done.stderr
