@@ -107,8 +107,10 @@ def publish_apply_outcome(app: App, gh: Any, ws: run.Workspace | run.Configured 
 
     settings_file = ws.settings.file if ws else app.settings_file
     self_heal = ws.settings.self_heal if ws else True
-    sha = (ws.desired.git_sha if isinstance(ws, run.Workspace) else ws.sha) if ws \
-        else (gh.head_sha if gh else None)
+    if isinstance(ws, run.Workspace):
+        sha = ws.desired.git_sha
+    else:
+        sha = ws.sha if ws else (gh.head_sha if gh else None)
     summarize_apply(summary, result, the_plan, masker=app.masker, settings_file=settings_file,
                     run_url=gh.run_url if gh else "", applied_sha=sha, self_heal=self_heal)
     if gh is None:

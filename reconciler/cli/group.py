@@ -9,6 +9,7 @@ this module loads."""
 
 from __future__ import annotations
 
+import errno
 import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -118,7 +119,9 @@ class _Group(_LazyGroup):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as e:
-            _report_system_error(ctx, e)
+            if e.errno == errno.EPIPE:  # the reader went away (`| head`): click ends quietly
+                raise
+            _report(ctx, _system_error(e))
             ctx.exit(EXIT_ERROR)
         except Exception as e:  # noqa: BLE001 - the last line of defence
             import traceback
@@ -139,22 +142,16 @@ def _app(ctx: click.Context) -> App | None:
     return ctx.obj if isinstance(ctx.obj, App) else None
 
 
-def _report_system_error(ctx: click.Context, e: OSError) -> None:
+def _system_error(e: OSError) -> GridopsError:
     """An error the system gave that no part of gridops turned into its own (the output going
-    to a full disk): what the system said, not a request to report a gridops fault. A reader
-    that went away (``| head``) is left to click, which ends quietly."""
-    import errno
+    to a full disk): what the system said, not a gridops fault to report."""
+    from reconciler.errors import GridopsError
 
-    if e.errno == errno.EPIPE:
-        raise e
-    from reconciler.printable import printable
-
-    app = _app(ctx)
     where = f": {e.filename}" if e.filename else ""
-    message = printable(f"error: {e.strerror or e}{where}")
-    click.echo(app.masker.mask(message) if app else message, err=True)
-    click.echo("  hint: the system refused to read or write (a file, the output): check the "
-               "disk space, the permissions and where the output goes", err=True)
+    return GridopsError(f"{e.strerror or e}{where}",
+                        hint="the system refused what gridops asked of it (a file, the output, "
+                             "a connection): check the disk space, the permissions and where "
+                             "the output goes")
 
 
 def _report(ctx: click.Context, e: GridopsError) -> None:
