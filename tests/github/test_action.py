@@ -110,6 +110,7 @@ def test_a_real_plan_gives_counts_has_changes_and_the_plan_path(gitops: GitOpsRe
 
 def test_a_real_drift_after_apply_reports_none(gitops: GitOpsRepo, tmp_path: Path) -> None:
     assert gitops.gridops("apply", "--auto-approve").exit_code == 0
+    gitops.wait_running("alpha", "beta")  # a cluster still creating is not a no-op yet
     code, outputs, out = _run(gitops.root, tmp_path, "drift")
     assert code == 0, out
     assert outputs["has-drift"] == "false" and outputs["no-op"] == "2"
