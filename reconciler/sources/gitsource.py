@@ -81,9 +81,11 @@ def find_repo_root(start: Path) -> Path | None:
 @_translated
 def head_sha(repo_root: Path) -> str | None:
     """The commit HEAD points at; None in a repository with no commits yet."""
+    from git.refs.symbolic import SymbolicReference
+
     repo = _open(repo_root)
-    try:
-        return repo.head.commit.hexsha
+    try:  # read from the refs (asking for the commit object would start a `git cat-file`)
+        return SymbolicReference.dereference_recursive(repo, "HEAD")
     except ValueError:
         return None
 
@@ -152,32 +154,48 @@ def _blob_contents(repo: git.Repo, shas: set[str]) -> dict[str, bytes]:
 def _cat_file(repo: git.Repo, mode: str, shas: set[str]) -> list[tuple[str, str, bytes]]:
     """``git cat-file MODE`` for every blob of ``shas``: (sha, size, contents), the contents
     empty for ``--batch-check``."""
+    found: list[tuple[str, str, bytes]] = []
+    for name, header, data in _batch(repo, mode, sorted(shas)):
+        if header == ["missing"]:
+            raise _missing(name)
+        kind, size = header
+        if kind != "blob":
+            raise GitError(f"git object {name} is a {kind}, not a file")
+        found.append((name, size, data))
+    return found
+
+
+def _missing(sha: str) -> GitError:
+    return GitError(f"git object {sha} is missing from the repository",
+                    hint="run `git fsck`; fetch the commit again")
+
+
+def _batch(repo: git.Repo, mode: str, names: list[str]) -> list[tuple[str, list[str], bytes]]:
+    """One ``git cat-file MODE`` run for the objects ``names`` (no newline in any): for each,
+    what git calls it, the rest of its header (``[kind, size]``, or ``["missing"]``) and, for
+    ``--batch``, its contents."""
     import tempfile
 
-    if not shas:
+    if not names:
         return []
     with tempfile.TemporaryFile() as request:
-        request.write("".join(f"{sha}\n" for sha in sorted(shas)).encode())
+        request.write("".join(f"{name}\n" for name in names).encode())
         request.seek(0)
         out = repo.git.execute(["git", "cat-file", mode], istream=request,
                                stdout_as_string=False, strip_newline_in_stdout=False)
-    found: list[tuple[str, str, bytes]] = []
+    found: list[tuple[str, list[str], bytes]] = []
     at = 0
-    for _ in shas:
+    for _ in names:
         end = out.index(b"\n", at)
-        header = out[at:end].decode().split(" ")
+        name, *header = out[at:end].decode("utf-8", "surrogateescape").rsplit(" ", 2)
         at = end + 1
-        if header[1:] == ["missing"]:
-            raise GitError(f"git object {header[0]} is missing from the repository",
-                           hint="run `git fsck`; fetch the commit again")
-        sha, kind, size = header
-        if kind != "blob":
-            raise GitError(f"git object {sha} is a {kind}, not a file")
+        if header[-1] == "missing":
+            name, header = " ".join([name, *header[:-1]]), ["missing"]
         data = b""
-        if mode == "--batch":  # the contents follow the header, then a newline
-            data = out[at:at + int(size)]
-            at += int(size) + 1
-        found.append((sha, size, data))
+        if mode == "--batch" and header != ["missing"]:  # contents, then a newline
+            data = out[at:at + int(header[1])]
+            at += int(header[1]) + 1
+        found.append((name, header, data))
     return found
 
 
@@ -203,11 +221,80 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
     tree), by repo-relative path, with a finding for each one that cannot be read. Symlinks
     are followed inside the commit's tree only: one leading out of it, nowhere, or round in a
     loop is a finding; a symlinked folder is read as if its files were in the link's place."""
-    import git
-
     from reconciler.sources.yamlsafe import too_large
 
     repo = _open(repo_root)
+    listed = _listed(repo, rev, folder, is_cluster_file)
+    if listed is None:
+        wanted, sizes, findings = _walked(repo, rev, folder, is_cluster_file)
+    else:
+        wanted, sizes, findings = listed
+    blobs = _blob_contents(repo, {sha for sha, size in sizes.items() if size <= max_bytes})
+    files: dict[str, bytes] = {}
+    for shown, sha in sorted(wanted.items()):
+        if sha in blobs:
+            files[shown] = blobs[sha]
+        else:
+            findings.append(too_large(shown, sizes[sha], max_bytes))
+    return files, findings
+
+
+#: what ``_listed`` and ``_walked`` find: each cluster file's path and blob, each blob's size,
+#: and a finding for each path that cannot be read
+_Found = tuple[dict[str, str], dict[str, int], list[Finding]]
+
+
+def _listed(repo: git.Repo, rev: str, folder: str,
+            is_cluster_file: Callable[[str], bool]) -> _Found | None:
+    """What ``folder`` at ``rev`` holds, from one ``git ls-tree -r`` (paths, blobs and sizes
+    at once); None when it holds a symlink, or nothing, which ``_walked`` reads instead (a
+    link is followed inside the commit's tree, and a folder that is not listed may lie behind
+    one)."""
+    from git.exc import GitCommandError
+
+    top = folder.strip("/")
+    top = "" if top == "." else top
+    if top and not _plain("", top):  # the walk reads ./x, x//y and x/../y as it always has
+        return None
+    try:
+        out = repo.git.execute(["git", "--literal-pathspecs", "ls-tree", "-r", "-z", "-l",
+                                "--full-tree", rev, "--", *([top] if top else [])],
+                               stdout_as_string=False, strip_newline_in_stdout=False)
+    except GitCommandError as e:
+        said = str(e.stderr).lower()
+        if "not a valid object name" in said or "not a tree object" in said:
+            raise _unknown(rev) from e
+        raise
+    wanted: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    findings: list[Finding] = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw = record.partition(b"\t")
+        mode, kind, sha, size = meta.decode().split()
+        if int(mode, 8) == _LINK_MODE:
+            return None
+        shown = raw.decode("utf-8", "surrogateescape")
+        inner = shown[len(top) + 1:] if top and shown != top else "" if top else shown
+        if kind != "blob" or any(part.startswith(".") for part in inner.split("/") if part):
+            continue  # a submodule, or a hidden file or folder (as the walk skips them)
+        if has_unsafe(shown):
+            findings.append(Finding(printable(shown), 0, 0, "the file name holds control or "
+                                                            "invisible characters: rename it"))
+        elif is_cluster_file(shown):
+            if not size.isdigit():  # git could not read the blob ("BAD")
+                raise _missing(sha)
+            wanted[shown] = sha
+            sizes[sha] = int(size)
+    return (wanted, sizes, findings) if wanted or findings else None
+
+
+def _walked(repo: git.Repo, rev: str, folder: str,
+            is_cluster_file: Callable[[str], bool]) -> _Found:
+    """What ``folder`` at ``rev`` holds, walking the commit's trees and following symlinks."""
+    import git
+
     commit = _commit(repo, rev)
     findings: list[Finding] = []
     wanted: dict[str, str] = {}  # each cluster file's path as shown, and its blob
@@ -284,15 +371,7 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
     for start in [top] if top not in ("", ".") else \
             [c.name for c in commit.tree if not c.name.startswith(".")]:
         walk(start, start, frozenset())
-    sizes = _blob_sizes(repo, set(wanted.values()))
-    blobs = _blob_contents(repo, {sha for sha, size in sizes.items() if size <= max_bytes})
-    files: dict[str, bytes] = {}
-    for shown, sha in sorted(wanted.items()):
-        if sha in blobs:
-            files[shown] = blobs[sha]
-        else:
-            findings.append(too_large(shown, sizes[sha], max_bytes))
-    return files, findings
+    return wanted, _blob_sizes(repo, set(wanted.values())), findings
 
 
 def _commit(repo: git.Repo, rev: str) -> Any:
@@ -302,8 +381,12 @@ def _commit(repo: git.Repo, rev: str) -> Any:
     try:
         return repo.commit(rev)
     except (GitCommandError, ValueError, git.BadName) as e:
-        raise GitError(f"unknown git revision {rev!r}",
-                       hint="fetch enough history (actions/checkout with fetch-depth: 0)") from e
+        raise _unknown(rev) from e
+
+
+def _unknown(rev: str) -> GitError:
+    return GitError(f"unknown git revision {rev!r}",
+                    hint="fetch enough history (actions/checkout with fetch-depth: 0)")
 
 
 def git_failure(repo_root: Path, what: str, error: BaseException) -> GitError:
@@ -345,12 +428,29 @@ def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``rev``, or None when the commit has no such file."""
     import git
 
-    commit = _commit(_open(repo_root), rev)
+    repo = _open(repo_root)
+    if _plain(rev, path):  # one `git cat-file`, the commit's trees not parsed
+        [(_, header, data)] = _batch(repo, "--batch", [f"{rev}:{path}"])
+        if header[0] == "blob":
+            return data
+        if header[0] == "tree":
+            return None
+    # missing: the walk says whether it is the revision or the file that is not there
+    commit = _commit(repo, rev)
     try:
         item = commit.tree / path
     except KeyError:
         return None
     return item.data_stream.read() if isinstance(item, git.Blob) else None
+
+
+def _plain(rev: str, path: str) -> bool:
+    """Whether git reads ``rev:path`` (or ``path`` in a listing) as the tree walk does: a
+    path from the top, with no ``.``, ``..`` or empty part (which git would read from the
+    current folder, or refuse)."""
+    parts = path.split("/")
+    return not any(c in rev + path for c in "\n\r:") and \
+        all(part not in ("", ".", "..") for part in parts)
 
 
 @_translated
