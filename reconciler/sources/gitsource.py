@@ -117,26 +117,45 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
 
 @_translated
 def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
-    """The ``*.yaml``/``*.yml`` files under ``folder`` at ``rev``, by repo-relative path."""
-    import git
-
+    """The ``*.yaml``/``*.yml`` files under ``folder`` at ``rev``, by repo-relative path (a
+    symlink's own contents, its target, as git holds it)."""
     repo = _open(repo_root)
-    commit = _commit(repo, rev)
-    prefix = PurePosixPath(folder.strip("/"))
-    try:
-        tree = commit.tree / str(prefix) if str(prefix) not in ("", ".") else commit.tree
-    except KeyError:
+    top = str(PurePosixPath(folder.strip("/")))
+    top = "" if top == "." else top
+    if ".." in top.split("/"):  # no such folder in a tree
         return {}
-    wanted: dict[str, str] = {}
-    for item in tree.traverse():
-        if not isinstance(item, git.Blob):
-            continue
-        path = str(item.path)
-        if path.endswith(_YAML_SUFFIXES) and \
-                not any(part.startswith(".") for part in PurePosixPath(path).parts):
-            wanted[path] = item.hexsha
+    wanted = {path: sha for _, kind, sha, _, path in _ls_tree(repo, rev, top, sizes=False)
+              if kind == "blob" and path.endswith(_YAML_SUFFIXES)
+              and not any(part.startswith(".") for part in path.split("/"))}
     blobs = _blob_contents(repo, set(wanted.values()))
     return {path: blobs[sha] for path, sha in sorted(wanted.items())}
+
+
+def _ls_tree(repo: git.Repo, rev: str, top: str, *, sizes: bool
+             ) -> list[tuple[int, str, str, str, str]]:
+    """Every file under ``top`` (a plain path, or "" for all) at ``rev``, from one ``git
+    ls-tree -r``: (mode, kind, sha, size or "-", repo-relative path); sizes only when asked,
+    which costs git a read of each loose object."""
+    from git.exc import GitCommandError
+
+    try:
+        out = repo.git.execute(["git", "--literal-pathspecs", "ls-tree", "-r", "-z",
+                                *(["-l"] if sizes else []), "--full-tree", rev, "--",
+                                *([top] if top else [])],
+                               stdout_as_string=False, strip_newline_in_stdout=False)
+    except GitCommandError as e:
+        said = str(e.stderr).lower()
+        if "not a valid object name" in said or "not a tree object" in said:
+            raise _unknown(rev) from e
+        raise
+    found: list[tuple[int, str, str, str, str]] = []
+    for record in out.split(b"\0"):
+        if record:
+            meta, _, raw = record.partition(b"\t")
+            mode, kind, sha, *size = meta.decode().split()
+            found.append((int(mode, 8), kind, sha, size[0] if size else "-",
+                          raw.decode("utf-8", "surrogateescape")))
+    return found
 
 
 def _blob_sizes(repo: git.Repo, shas: set[str]) -> dict[str, int]:
@@ -250,32 +269,16 @@ def _listed(repo: git.Repo, rev: str, folder: str,
     at once); None when it holds a symlink, or nothing, which ``_walked`` reads instead (a
     link is followed inside the commit's tree, and a folder that is not listed may lie behind
     one)."""
-    from git.exc import GitCommandError
-
     top = folder.strip("/")
     top = "" if top == "." else top
     if top and not _plain("", top):  # the walk reads ./x, x//y and x/../y as it always has
         return None
-    try:
-        out = repo.git.execute(["git", "--literal-pathspecs", "ls-tree", "-r", "-z", "-l",
-                                "--full-tree", rev, "--", *([top] if top else [])],
-                               stdout_as_string=False, strip_newline_in_stdout=False)
-    except GitCommandError as e:
-        said = str(e.stderr).lower()
-        if "not a valid object name" in said or "not a tree object" in said:
-            raise _unknown(rev) from e
-        raise
     wanted: dict[str, str] = {}
     sizes: dict[str, int] = {}
     findings: list[Finding] = []
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, raw = record.partition(b"\t")
-        mode, kind, sha, size = meta.decode().split()
-        if int(mode, 8) == _LINK_MODE:
+    for mode, kind, sha, size, shown in _ls_tree(repo, rev, top, sizes=True):
+        if mode == _LINK_MODE:
             return None
-        shown = raw.decode("utf-8", "surrogateescape")
         inner = shown[len(top) + 1:] if top and shown != top else "" if top else shown
         if kind != "blob" or any(part.startswith(".") for part in inner.split("/") if part):
             continue  # a submodule, or a hidden file or folder (as the walk skips them)

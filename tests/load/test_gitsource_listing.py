@@ -186,3 +186,32 @@ def test_head_sha_reads_the_refs(tmp_path: Path) -> None:
     sha = _commit(tmp_path, FILES)
 
     assert gitsource.head_sha(tmp_path) == sha
+
+
+@pytest.mark.parametrize("folder", ["clusters", "./clusters/", "clusters//"])
+def test_read_tree_files_reads_every_yaml_file_of_the_folder_at_the_commit(
+        tmp_path: Path, folder: str) -> None:
+    """The base of a pull request, read for its plan: no size limit, a link's own contents."""
+    _commit(tmp_path, FILES, links={"clusters/link.yaml": "a.yaml"})
+    (tmp_path / "clusters/a.yaml").write_bytes(b"changed\n")
+
+    files = gitsource.read_tree_files(tmp_path, "HEAD", folder)
+
+    assert files == {path: data for path, data in FILES.items()
+                     if path.startswith("clusters/") and path.endswith((".yaml", ".yml"))
+                     and "/." not in path} | {"clusters/link.yaml": b"a.yaml"}
+
+
+@pytest.mark.parametrize("folder", ["nowhere", "elsewhere/../clusters"])
+def test_read_tree_files_of_a_folder_the_commit_lacks_is_empty(tmp_path: Path,
+                                                                folder: str) -> None:
+    _commit(tmp_path, FILES)
+
+    assert gitsource.read_tree_files(tmp_path, "HEAD", folder) == {}
+
+
+def test_read_tree_files_names_an_unknown_revision(tmp_path: Path) -> None:
+    _commit(tmp_path, FILES)
+
+    with pytest.raises(GitError, match="unknown git revision 'nope'"):
+        gitsource.read_tree_files(tmp_path, "nope", "clusters")
