@@ -138,6 +138,8 @@ def _ls_tree(repo: git.Repo, rev: str, top: str, *, sizes: bool
     which costs git a read of each loose object."""
     from git.exc import GitCommandError
 
+    if rev.startswith("-"):  # an option to git, not a revision (no ref name starts so)
+        raise _unknown(rev)
     try:
         out = repo.git.execute(["git", "--literal-pathspecs", "ls-tree", "-r", "-z",
                                 *(["-l"] if sizes else []), "--full-tree", rev, "--",

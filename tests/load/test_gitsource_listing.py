@@ -210,8 +210,14 @@ def test_read_tree_files_of_a_folder_the_commit_lacks_is_empty(tmp_path: Path,
     assert gitsource.read_tree_files(tmp_path, "HEAD", folder) == {}
 
 
-def test_read_tree_files_names_an_unknown_revision(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rev", ["nope", "--output=x", "-h"])
+def test_read_tree_files_names_an_unknown_revision(tmp_path: Path, rev: str) -> None:
+    """A revision that git would read as an option is unknown too, and git is not run."""
     _commit(tmp_path, FILES)
 
-    with pytest.raises(GitError, match="unknown git revision 'nope'"):
-        gitsource.read_tree_files(tmp_path, "nope", "clusters")
+    with pytest.raises(GitError, match=f"unknown git revision '{rev}'"):
+        gitsource.read_tree_files(tmp_path, rev, "clusters")
+    with pytest.raises(GitError, match=f"unknown git revision '{rev}'"):
+        gitsource.read_commit_files(tmp_path, rev, "clusters", max_bytes=100,
+                                    is_cluster_file=is_cluster_file)
+    assert not (tmp_path / "x").exists()
