@@ -71,7 +71,7 @@ class KeepAliveTransport(httpx.BaseTransport):
         """``tls``: the context for https, None for plain http."""
         self._tls = tls
         self._lock = threading.Lock()
-        self._idle: dict[tuple[str, int], list[tuple[float, http.client.HTTPConnection]]] = {}
+        self._idle: dict[tuple[str, int], list[tuple[float, _Connection]]] = {}
         self._closed = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -100,7 +100,7 @@ class KeepAliveTransport(httpx.BaseTransport):
             for _, conn in conns:
                 conn.close()
 
-    def _take(self, origin: tuple[str, int]) -> http.client.HTTPConnection | None:
+    def _take(self, origin: tuple[str, int]) -> _Connection | None:
         """An idle connection to ``origin`` that is still good, or None."""
         now = time.monotonic()
         while True:
@@ -113,7 +113,7 @@ class KeepAliveTransport(httpx.BaseTransport):
                 return conn
             conn.close()
 
-    def _give_back(self, origin: tuple[str, int], conn: http.client.HTTPConnection) -> None:
+    def _give_back(self, origin: tuple[str, int], conn: _Connection) -> None:
         with self._lock:
             conns = self._idle.setdefault(origin, [])
             if not self._closed and len(conns) < MAX_IDLE:
@@ -122,13 +122,13 @@ class KeepAliveTransport(httpx.BaseTransport):
         conn.close()
 
     def _connect(self, origin: tuple[str, int],
-                 seconds: float | None) -> http.client.HTTPConnection:
+                 seconds: float | None) -> _Connection:
         host, port = origin
-        conn: http.client.HTTPConnection
+        conn: _Connection
         if self._tls is not None:
-            conn = http.client.HTTPSConnection(host, port, timeout=seconds, context=self._tls)
+            conn = _TlsConnection(host, port, timeout=seconds, context=self._tls)
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=seconds)
+            conn = _PlainConnection(host, port, timeout=seconds)
         try:
             conn.connect()
         except TimeoutError as e:
@@ -143,7 +143,46 @@ class KeepAliveTransport(httpx.BaseTransport):
         return conn
 
 
-def _exchange(conn: http.client.HTTPConnection, request: httpx.Request,
+class _OneWrite:
+    """A connection that sends a request's header block and its body in one write.
+    ``http.client`` writes them apart; each write then costs the server a wakeup to read a
+    part, and, with TCP_NODELAY, a segment of its own: one write took a fifth off a create's
+    client CPU and wall time against the emulator (Python's ``http.client`` joined the two
+    itself before 3.6). Only the public ``send`` is overridden: while ``held`` is on, what it
+    is given waits and leaves with the next part; ``release`` sends whatever still waits
+    (or, after a failure, drops it)."""
+
+    held = False
+    _waiting = b""
+
+    def send(self, data: Any) -> None:
+        if self.held and not self._waiting and isinstance(data, bytes):
+            self._waiting = data
+            return
+        if self._waiting:
+            data, self._waiting = self._waiting + bytes(data), b""
+            self.held = False
+        super().send(data)  # type: ignore[misc]
+
+    def release(self, *, send: bool = True) -> None:
+        self.held = False
+        data, self._waiting = self._waiting, b""
+        if data and send:
+            super().send(data)  # type: ignore[misc]
+
+
+class _PlainConnection(_OneWrite, http.client.HTTPConnection):
+    pass
+
+
+class _TlsConnection(_OneWrite, http.client.HTTPSConnection):
+    pass
+
+
+_Connection = _PlainConnection | _TlsConnection
+
+
+def _exchange(conn: _Connection, request: httpx.Request,
               timeout: dict[str, float | None]
               ) -> tuple[int, str, list[tuple[bytes, bytes]], bytes, bool]:
     """Send ``request`` and read the whole answer: (status, reason, headers, body, whether
@@ -155,7 +194,14 @@ def _exchange(conn: http.client.HTTPConnection, request: httpx.Request,
                         skip_host=True, skip_accept_encoding=True)
         for name, value in request.headers.raw:
             conn.putheader(name, value)
-        conn.endheaders(request.read() or None)
+        body = request.read() or None
+        conn.held = body is not None
+        try:
+            conn.endheaders(body)
+        except BaseException:
+            conn.release(send=False)
+            raise
+        conn.release()
     with _failures(httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError,
                    "reading the answer"):
         _set_timeout(conn, timeout.get("read"))
@@ -182,12 +228,12 @@ def _failures(network: type[httpx.TransportError], timed_out: type[httpx.Transpo
         raise network(f"{doing}: {type(e).__name__}") from e
 
 
-def _set_timeout(conn: http.client.HTTPConnection, seconds: float | None) -> None:
+def _set_timeout(conn: _Connection, seconds: float | None) -> None:
     if conn.sock is not None:
         conn.sock.settimeout(seconds)
 
 
-def _closed_by_server(conn: http.client.HTTPConnection) -> bool:
+def _closed_by_server(conn: _Connection) -> bool:
     """An idle connection whose socket reads as ready: the server closed it (or sent
     something nobody asked for); either way it must not carry a request."""
     sock: Any = conn.sock

@@ -278,3 +278,38 @@ def test_a_closed_transport_keeps_no_connection() -> None:
         idle = c._transport._idle  # noqa: SLF001
         assert idle == {}
     assert isinstance(c._transport, httpx.BaseTransport)  # noqa: SLF001
+
+
+def test_a_request_s_header_block_and_body_leave_in_one_write() -> None:
+    """Apart, each costs the server a wakeup (and a segment of its own): a server that reads
+    once per request finds the whole request there, every time."""
+    arrived: list[bytes] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            for _ in range(20):
+                arrived.append(conn.recv(65536))
+                conn.sendall(answer())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with listener, client(f"http://127.0.0.1:{listener.getsockname()[1]}") as c:
+        for _ in range(20):
+            c.create_cluster("c1", {"region": "us-east-1"})
+    thread.join(5)
+
+    body = b'{"name":"c1","spec":{"region":"us-east-1"}}'
+    assert len(arrived) == 20
+    assert all(chunk.startswith(b"POST ") and chunk.endswith(b"\r\n\r\n" + body)
+               for chunk in arrived), [len(chunk) for chunk in arrived]
+
+
+def test_a_request_that_cannot_be_sent_leaves_nothing_waiting_on_the_connection() -> None:
+    conn = transport._PlainConnection("127.0.0.1", 9)  # noqa: SLF001
+    conn.held = True
+    conn.send(b"head")  # waits for the body
+    conn.release(send=False)
+
+    assert (conn.held, conn._waiting) == (False, b"")  # noqa: SLF001
