@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -156,6 +157,35 @@ def test_plan_reads_while_the_lock_is_held(make: Make) -> None:
         assert set(make().read().state.inventory) == {"a"}
 
 
+@pytest.fixture
+def atomic_aws(bucket: SessionFactory) -> Iterator[None]:
+    """moto checks a conditional write's condition and then makes the write as two steps, so
+    two threads can both pass the check (seen under load: two holders, for S3 objects and
+    DynamoDB items alike); AWS makes each conditional write atomic. The calls are served one
+    at a time here, as AWS's atomicity would have them: what is tested is gridops' use of the
+    conditional write, not moto's locking."""
+    one_at_a_time = threading.Lock()
+
+    def begin(**_: Any) -> None:  # a before-call handler that returns something answers it
+        one_at_a_time.acquire()
+
+    def end(**_: Any) -> None:
+        one_at_a_time.release()
+
+    hooks = [("before-call", begin), ("after-call", end), ("after-call-error", end)]
+    clients = [bucket.client(service, REGION) for service in ("s3", "dynamodb")]
+    for client in clients:
+        for event, handler in hooks:
+            client.meta.events.register(event, handler, unique_id=f"atomic-aws-{event}")
+    try:
+        yield
+    finally:
+        for client in clients:
+            for event, _ in hooks:
+                client.meta.events.unregister(event, unique_id=f"atomic-aws-{event}")
+
+
+@pytest.mark.usefixtures("atomic_aws")
 def test_concurrent_lockers_never_both_hold(make: Make) -> None:
     runners = 6
     barrier = threading.Barrier(runners)
