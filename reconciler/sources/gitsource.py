@@ -179,6 +179,8 @@ def _cat_file(repo: git.Repo, mode: str, shas: set[str]) -> list[tuple[str, str,
     for name, header, data in _batch(repo, mode, sorted(shas)):
         if header == ["missing"]:
             raise _missing(name)
+        if len(header) != 2:
+            raise GitError(f"git cannot tell which object {name} is ({' '.join(header)})")
         kind, size = header
         if kind != "blob":
             raise GitError(f"git object {name} is a {kind}, not a file")
@@ -193,8 +195,8 @@ def _missing(sha: str) -> GitError:
 
 def _batch(repo: git.Repo, mode: str, names: list[str]) -> list[tuple[str, list[str], bytes]]:
     """One ``git cat-file MODE`` run for the objects ``names`` (no newline in any): for each,
-    what git calls it, the rest of its header (``[kind, size]``, or ``["missing"]``) and, for
-    ``--batch``, its contents."""
+    what git calls it, the rest of its header (``[kind, size]``; ``["missing"]``, or
+    ``["ambiguous"]`` for a short name) and, for ``--batch``, its contents."""
     import tempfile
 
     if not names:
@@ -213,7 +215,7 @@ def _batch(repo: git.Repo, mode: str, names: list[str]) -> list[tuple[str, list[
         if header[-1] == "missing":
             name, header = " ".join([name, *header[:-1]]), ["missing"]
         data = b""
-        if mode == "--batch" and header != ["missing"]:  # contents, then a newline
+        if mode == "--batch" and len(header) == 2:  # [kind, size]: contents, then a newline
             data = out[at:at + int(header[1])]
             at += int(header[1]) + 1
         found.append((name, header, data))

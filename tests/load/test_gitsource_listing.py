@@ -6,6 +6,7 @@ way, and still tells an unknown revision from a missing file."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import git
@@ -221,3 +222,30 @@ def test_read_tree_files_names_an_unknown_revision(tmp_path: Path, rev: str) -> 
         gitsource.read_commit_files(tmp_path, rev, "clusters", max_bytes=100,
                                     is_cluster_file=is_cluster_file)
     assert not (tmp_path / "x").exists()
+
+
+def test_a_short_name_git_finds_ambiguous_is_told_apart_from_a_blob(tmp_path: Path) -> None:
+    """``git cat-file`` answers ``NAME ambiguous`` (no size, no contents) for a short name
+    two objects share: read as such, not as a blob's header."""
+    _commit(tmp_path, {"clusters/a.yaml": b"a: 1\n"})
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    for n in range(1500):  # enough objects for two to share their first four hex digits
+        (blobs / str(n)).write_text(f"blob {n}\n")
+    shas = subprocess.run(["git", "hash-object", "-w", "--stdin-paths"], cwd=tmp_path,
+                          input="\n".join(str(blobs / str(n)) for n in range(1500)),
+                          capture_output=True, text=True, check=True).stdout.split()
+    prefixes = [sha[:4] for sha in shas]
+    short = next(p for p in prefixes if prefixes.count(p) > 1)
+    repo = git.Repo(tmp_path)
+    try:
+        found = gitsource._batch(repo, "--batch", [short, "HEAD:clusters/a.yaml"])
+        with pytest.raises(GitError, match=f"git cannot tell which object {short} is"):
+            gitsource._cat_file(repo, "--batch", {short})
+    finally:
+        repo.close()
+
+    assert [header for _, header, _ in found] == [["ambiguous"], ["blob", "5"]]
+    assert found[1][2] == b"a: 1\n"
+    with pytest.raises(GitError, match=f"unknown git revision '{short}'"):
+        gitsource.read_file_at(tmp_path, short, "clusters/a.yaml")
