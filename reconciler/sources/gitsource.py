@@ -283,7 +283,7 @@ def _listed(repo: git.Repo, rev: str, folder: str,
     for mode, kind, sha, size, shown in _ls_tree(repo, rev, top, sizes=True):
         if mode == _LINK_MODE:
             return None
-        inner = shown[len(top) + 1:] if top and shown != top else "" if top else shown
+        inner = shown[len(top) + 1:] if top else shown  # "" for the top itself
         if kind != "blob" or any(part.startswith(".") for part in inner.split("/") if part):
             continue  # a submodule, or a hidden file or folder (as the walk skips them)
         if has_unsafe(shown):

@@ -189,6 +189,21 @@ def test_head_sha_reads_the_refs(tmp_path: Path) -> None:
     assert gitsource.head_sha(tmp_path) == sha
 
 
+def test_head_sha_reads_packed_refs_and_a_detached_head(tmp_path: Path) -> None:
+    """As a CI checkout leaves a repository: refs packed, HEAD the commit itself."""
+    sha = _commit(tmp_path, FILES)
+    repo = git.Repo(tmp_path)
+    repo.git.pack_refs("--all")
+    assert not (tmp_path / ".git/refs/heads/main").exists()
+    assert gitsource.head_sha(tmp_path) == sha
+
+    repo.git.checkout("--detach")
+    repo.close()
+
+    assert (tmp_path / ".git/HEAD").read_text().strip() == sha
+    assert gitsource.head_sha(tmp_path) == sha
+
+
 @pytest.mark.parametrize("folder", ["clusters", "./clusters/", "clusters//"])
 def test_read_tree_files_reads_every_yaml_file_of_the_folder_at_the_commit(
         tmp_path: Path, folder: str) -> None:
