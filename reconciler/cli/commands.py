@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reconciler import run
-from reconciler.cli.app import App, FilePath, confirm, pass_app
+from reconciler.cli.app import App, FilePath, confirm, freeze_loaded, pass_app
 from reconciler.cli.aws import leftover_finder, with_preflight
 from reconciler.cli.completion import complete_cluster_names
 from reconciler.cli.github import (
@@ -313,6 +313,7 @@ def _apply(app: App, conf: run.Configured, saved: Plan | None, options: _ApplyOp
                         destructive=the_plan.count(Action.DELETE) > 0)
         # Always carried out: even a plan without Grid changes may update the inventory
         # (deletion protection switched off, a deleted cluster dropped).
+        freeze_loaded()
         result, notes = run.apply_changes(the_plan, grid, backend, app.resolver,
                                           force_delete=options.force_delete,
                                           find_leftovers=finder, run_id=lock.id,

@@ -263,3 +263,27 @@ def test_a_create_shows_every_field_it_sets_and_hides_the_secret(gitops: GitOpsR
     assert "spec.instanceTypes[g4dn.xlarge]: {overprovisionedOnDemand: 1}" in result.stdout
     assert "spec.externalId: (sensitive value)" in result.stdout
     assert SECRET_A not in result.stdout and SECRET_B not in result.stdout
+
+
+def test_what_apply_loaded_is_frozen_while_its_grid_calls_run_and_thawed_after(
+        gitops: GitOpsRepo) -> None:
+    # the collector's first pass over the loaded documents and the plan otherwise fell in the
+    # middle of the creates, stalling every call in flight
+    import gc
+
+    frozen_at: dict[str, int] = {}
+
+    def heard(line: str) -> None:  # the emulator runs in this process, as gridops does here
+        method, path = line.split()[1:3]
+        frozen_at.setdefault(f"{method} {path.partition('?')[0]}", gc.get_freeze_count())
+
+    before = gc.get_freeze_count()
+    gitops.sim.app.faults.log.echo = heard
+    try:
+        result = gitops.gridops("apply", "--auto-approve")
+    finally:
+        gitops.sim.app.faults.log.echo = None
+    assert result.exit_code == 0, result.output
+    listed, created = frozen_at["GET /v1/core/clusters"], frozen_at["POST /v1/core/clusters"]
+    assert created > listed  # frozen again after the list, once everything was planned
+    assert gc.get_freeze_count() == before
