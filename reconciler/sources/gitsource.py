@@ -1,14 +1,20 @@
 """The git edge: where the repository is, which commit it is at, what is uncommitted, and the
-cluster files at any revision. Everything git-specific stays here (GitPython).
+cluster files at any revision. Everything git-specific stays here.
 
-GitPython is imported by the functions that need it, not with this module: importing it runs
-``git version`` twice, which ``validate`` (and ``--help``) should never wait for.
+The reads every plan and apply make (HEAD, ``git status``, ``git ls-tree``, ``git cat-file
+--batch``) run git itself (``_git``): GitPython would only pass those commands on, and
+importing it costs a run about 70 ms (two ``git version`` processes and 40 modules). The
+rest (the tree walk that follows symlinks, merge bases, a file's standing) uses GitPython,
+imported by the functions that need it.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import posixpath
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -29,6 +35,14 @@ _YAML_SUFFIXES = (".yaml", ".yml")
 _opened = threading.local()
 
 
+class GitFailed(Exception):
+    """A git command that ``_git`` ran failed; ``stderr`` is what git said."""
+
+    def __init__(self, command: str, stderr: str) -> None:
+        super().__init__(f"{command}: {stderr}")
+        self.stderr = stderr
+
+
 def _translated(function: _F) -> _F:
     """Git's refusals (a failed command, the pipe to a ``git cat-file`` that git refused to
     start: dubious ownership) leave as a clear GitError naming the repository. Every
@@ -36,14 +50,16 @@ def _translated(function: _F) -> _F:
     its pipes) outlives the call."""
     @functools.wraps(function)
     def wrapper(repo_root: Path, *args: Any, **kwargs: Any) -> Any:
-        from git.exc import GitCommandError
-
         outer = getattr(_opened, "repos", None)
         _opened.repos = [] if outer is None else outer
         try:
             return function(repo_root, *args, **kwargs)
-        except (GitCommandError, BrokenPipeError) as e:
+        except (GitFailed, BrokenPipeError) as e:
             raise git_failure(repo_root, "git", e) from e
+        except Exception as e:
+            if _from_gitpython(e):
+                raise git_failure(repo_root, "git", e) from e
+            raise
         finally:
             if outer is None:
                 for repo in _opened.repos:
@@ -53,6 +69,42 @@ def _translated(function: _F) -> _F:
     return cast(_F, wrapper)
 
 
+def _from_gitpython(error: BaseException) -> bool:
+    """Whether ``error`` is a failed GitPython command (none can be without GitPython loaded)."""
+    exc = sys.modules.get("git.exc")
+    return exc is not None and isinstance(error, exc.GitCommandError)
+
+
+def _git(repo_root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)
+         ) -> bytes:
+    """What ``git ARGS`` run at the top of ``repo_root`` writes, the exit codes ``ok`` allowed
+    (``GitFailed`` otherwise), as GitPython would run it: English messages, the git that
+    GIT_PYTHON_GIT_EXECUTABLE names. Git looks for the repository in ``repo_root`` only, never
+    in a folder above it (as GitPython's ``Repo`` without a parent search)."""
+    env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C",
+           "GIT_CEILING_DIRECTORIES": str(Path(os.path.abspath(repo_root)).parent)}
+    command = [os.environ.get("GIT_PYTHON_GIT_EXECUTABLE") or "git", *args]
+    try:
+        done = subprocess.run(command, cwd=repo_root, input=stdin, capture_output=True,
+                              env=env, check=False)
+    except FileNotFoundError as e:
+        if not repo_root.is_dir():
+            raise _not_a_repository(repo_root) from e
+        raise GitError("git is not installed (or not on PATH)",
+                       hint="install git; GIT_PYTHON_GIT_EXECUTABLE may name it") from e
+    if done.returncode not in ok:
+        said = done.stderr.decode("utf-8", "replace")
+        if "not a git repository" in said and "dubious ownership" not in said:
+            raise _not_a_repository(repo_root)
+        raise GitFailed(f"git {args[0]}", said)
+    return done.stdout
+
+
+def _not_a_repository(repo_root: Path) -> GitError:
+    return GitError(f"{repo_root} is not a git repository",
+                    hint="run gridops inside the GitOps repository (or `git init` it)")
+
+
 def _open(repo_root: Path) -> git.Repo:
     import git
     from git.exc import InvalidGitRepositoryError, NoSuchPathError
@@ -60,8 +112,7 @@ def _open(repo_root: Path) -> git.Repo:
     try:
         repo = git.Repo(repo_root, search_parent_directories=False)
     except (InvalidGitRepositoryError, NoSuchPathError) as e:
-        raise GitError(f"{repo_root} is not a git repository",
-                       hint="run gridops inside the GitOps repository (or `git init` it)") from e
+        raise _not_a_repository(repo_root) from e
     opened = getattr(_opened, "repos", None)
     if opened is not None:
         opened.append(repo)
@@ -81,26 +132,18 @@ def find_repo_root(start: Path) -> Path | None:
 @_translated
 def head_sha(repo_root: Path) -> str | None:
     """The commit HEAD points at; None in a repository with no commits yet."""
-    from git.refs.symbolic import SymbolicReference
-
-    repo = _open(repo_root)
-    try:  # read from the refs (asking for the commit object would start a `git cat-file`)
-        return SymbolicReference.dereference_recursive(repo, "HEAD")
-    except ValueError:
-        return None
+    sha = _git(repo_root, "rev-parse", "-q", "--verify", "HEAD^{commit}", ok=(0, 1))
+    return sha.decode("ascii").strip() or None
 
 
 @_translated
 def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     """YAML files under ``paths`` that differ from HEAD: modified, staged, deleted, untracked,
     or present but ignored by git (which would otherwise be read without being committed)."""
-    from git.exc import GitCommandError
-
-    repo = _open(repo_root)
     try:
-        out = repo.git.status("--porcelain=v1", "-z", "--untracked-files=all",
-                              "--ignored=matching", "--", *paths)
-    except (GitCommandError, BrokenPipeError) as e:
+        out = _git(repo_root, "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                   "--ignored=matching", "--", *paths).decode("utf-8", "surrogateescape")
+    except GitFailed as e:
         raise git_failure(repo_root, "git status", e) from e
     found: list[str] = []
     entries = iter(out.split("\0"))
@@ -119,33 +162,28 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
 def read_tree_files(repo_root: Path, rev: str, folder: str) -> dict[str, bytes]:
     """The ``*.yaml``/``*.yml`` files under ``folder`` at ``rev``, by repo-relative path (a
     symlink's own contents, its target, as git holds it)."""
-    repo = _open(repo_root)
     top = str(PurePosixPath(folder.strip("/")))
     top = "" if top == "." else top
     if ".." in top.split("/"):  # no such folder in a tree
         return {}
-    wanted = {path: sha for _, kind, sha, _, path in _ls_tree(repo, rev, top, sizes=False)
+    wanted = {path: sha for _, kind, sha, _, path in _ls_tree(repo_root, rev, top, sizes=False)
               if kind == "blob" and path.endswith(_YAML_SUFFIXES)
               and not any(part.startswith(".") for part in path.split("/"))}
-    blobs = _blob_contents(repo, set(wanted.values()))
+    blobs = _blob_contents(repo_root, set(wanted.values()))
     return {path: blobs[sha] for path, sha in sorted(wanted.items())}
 
 
-def _ls_tree(repo: git.Repo, rev: str, top: str, *, sizes: bool
+def _ls_tree(repo_root: Path, rev: str, top: str, *, sizes: bool
              ) -> list[tuple[int, str, str, str, str]]:
     """Every file under ``top`` (a plain path, or "" for all) at ``rev``, from one ``git
     ls-tree -r``: (mode, kind, sha, size or "-", repo-relative path); sizes only when asked,
     which costs git a read of each loose object."""
-    from git.exc import GitCommandError
-
     if rev.startswith("-"):  # an option to git, not a revision (no ref name starts so)
         raise _unknown(rev)
     try:
-        out = repo.git.execute(["git", "--literal-pathspecs", "ls-tree", "-r", "-z",
-                                *(["-l"] if sizes else []), "--full-tree", rev, "--",
-                                *([top] if top else [])],
-                               stdout_as_string=False, strip_newline_in_stdout=False)
-    except GitCommandError as e:
+        out = _git(repo_root, "--literal-pathspecs", "ls-tree", "-r", "-z",
+                   *(["-l"] if sizes else []), "--full-tree", rev, "--", *([top] if top else []))
+    except GitFailed as e:
         said = str(e.stderr).lower()
         if "not a valid object name" in said or "not a tree object" in said:
             raise _unknown(rev) from e
@@ -160,23 +198,23 @@ def _ls_tree(repo: git.Repo, rev: str, top: str, *, sizes: bool
     return found
 
 
-def _blob_sizes(repo: git.Repo, shas: set[str]) -> dict[str, int]:
+def _blob_sizes(repo_root: Path, shas: set[str]) -> dict[str, int]:
     """The size of each blob, from one ``git cat-file --batch-check`` run (read before the
     contents, so no blob over the size limit is ever read)."""
-    return {sha: int(size) for sha, size, _ in _cat_file(repo, "--batch-check", shas)}
+    return {sha: int(size) for sha, size, _ in _cat_file(repo_root, "--batch-check", shas)}
 
 
-def _blob_contents(repo: git.Repo, shas: set[str]) -> dict[str, bytes]:
+def _blob_contents(repo_root: Path, shas: set[str]) -> dict[str, bytes]:
     """The contents of each blob, from one ``git cat-file --batch`` run: reading them one by
     one costs two round trips to git per file, most of apply's reading time at 1,000 files."""
-    return {sha: data for sha, _, data in _cat_file(repo, "--batch", shas)}
+    return {sha: data for sha, _, data in _cat_file(repo_root, "--batch", shas)}
 
 
-def _cat_file(repo: git.Repo, mode: str, shas: set[str]) -> list[tuple[str, str, bytes]]:
+def _cat_file(repo_root: Path, mode: str, shas: set[str]) -> list[tuple[str, str, bytes]]:
     """``git cat-file MODE`` for every blob of ``shas``: (sha, size, contents), the contents
     empty for ``--batch-check``."""
     found: list[tuple[str, str, bytes]] = []
-    for name, header, data in _batch(repo, mode, sorted(shas)):
+    for name, header, data in _batch(repo_root, mode, sorted(shas)):
         if header == ["missing"]:
             raise _missing(name)
         if len(header) != 2:
@@ -193,19 +231,13 @@ def _missing(sha: str) -> GitError:
                     hint="run `git fsck`; fetch the commit again")
 
 
-def _batch(repo: git.Repo, mode: str, names: list[str]) -> list[tuple[str, list[str], bytes]]:
+def _batch(repo_root: Path, mode: str, names: list[str]) -> list[tuple[str, list[str], bytes]]:
     """One ``git cat-file MODE`` run for the objects ``names`` (no newline in any): for each,
     what git calls it, the rest of its header (``[kind, size]``; ``["missing"]``, or
     ``["ambiguous"]`` for a short name) and, for ``--batch``, its contents."""
-    import tempfile
-
     if not names:
         return []
-    with tempfile.TemporaryFile() as request:
-        request.write("".join(f"{name}\n" for name in names).encode())
-        request.seek(0)
-        out = repo.git.execute(["git", "cat-file", mode], istream=request,
-                               stdout_as_string=False, strip_newline_in_stdout=False)
+    out = _git(repo_root, "cat-file", mode, stdin="".join(f"{name}\n" for name in names).encode())
     found: list[tuple[str, list[str], bytes]] = []
     at = 0
     for _ in names:
@@ -246,13 +278,12 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
     loop is a finding; a symlinked folder is read as if its files were in the link's place."""
     from reconciler.sources.yamlsafe import too_large
 
-    repo = _open(repo_root)
-    listed = _listed(repo, rev, folder, is_cluster_file)
+    listed = _listed(repo_root, rev, folder, is_cluster_file)
     if listed is None:
-        wanted, sizes, findings = _walked(repo, rev, folder, is_cluster_file)
+        wanted, sizes, findings = _walked(repo_root, rev, folder, is_cluster_file)
     else:
         wanted, sizes, findings = listed
-    blobs = _blob_contents(repo, {sha for sha, size in sizes.items() if size <= max_bytes})
+    blobs = _blob_contents(repo_root, {sha for sha, size in sizes.items() if size <= max_bytes})
     files: dict[str, bytes] = {}
     for shown, sha in sorted(wanted.items()):
         if sha in blobs:
@@ -267,7 +298,7 @@ def read_commit_files(repo_root: Path, rev: str, folder: str, *, max_bytes: int,
 _Found = tuple[dict[str, str], dict[str, int], list[Finding]]
 
 
-def _listed(repo: git.Repo, rev: str, folder: str,
+def _listed(repo_root: Path, rev: str, folder: str,
             is_cluster_file: Callable[[str], bool]) -> _Found | None:
     """What ``folder`` at ``rev`` holds, from one ``git ls-tree -r`` (paths, blobs and sizes
     at once); None when it holds a symlink, or nothing, which ``_walked`` reads instead (a
@@ -280,7 +311,7 @@ def _listed(repo: git.Repo, rev: str, folder: str,
     wanted: dict[str, str] = {}
     sizes: dict[str, int] = {}
     findings: list[Finding] = []
-    for mode, kind, sha, size, shown in _ls_tree(repo, rev, top, sizes=True):
+    for mode, kind, sha, size, shown in _ls_tree(repo_root, rev, top, sizes=True):
         if mode == _LINK_MODE:
             return None
         inner = shown[len(top) + 1:] if top else shown  # "" for the top itself
@@ -297,12 +328,12 @@ def _listed(repo: git.Repo, rev: str, folder: str,
     return (wanted, sizes, findings) if wanted or findings else None
 
 
-def _walked(repo: git.Repo, rev: str, folder: str,
+def _walked(repo_root: Path, rev: str, folder: str,
             is_cluster_file: Callable[[str], bool]) -> _Found:
     """What ``folder`` at ``rev`` holds, walking the commit's trees and following symlinks."""
     import git
 
-    commit = _commit(repo, rev)
+    commit = _commit(_open(repo_root), rev)
     findings: list[Finding] = []
     wanted: dict[str, str] = {}  # each cluster file's path as shown, and its blob
     # each folder's tree object, parsed once: looking every file up from the top of the tree
@@ -378,7 +409,7 @@ def _walked(repo: git.Repo, rev: str, folder: str,
     for start in [top] if top not in ("", ".") else \
             [c.name for c in commit.tree if not c.name.startswith(".")]:
         walk(start, start, frozenset())
-    return wanted, _blob_sizes(repo, set(wanted.values())), findings
+    return wanted, _blob_sizes(repo_root, set(wanted.values())), findings
 
 
 def _commit(repo: git.Repo, rev: str) -> Any:
@@ -433,17 +464,16 @@ def _why_git_stopped(repo_root: Path) -> str:
 @_translated
 def read_file_at(repo_root: Path, rev: str, path: str) -> bytes | None:
     """The bytes of ``path`` at ``rev``, or None when the commit has no such file."""
-    import git
-
-    repo = _open(repo_root)
     if _plain(rev, path):  # one `git cat-file`, the commit's trees not parsed
-        [(_, header, data)] = _batch(repo, "--batch", [f"{rev}:{path}"])
+        [(_, header, data)] = _batch(repo_root, "--batch", [f"{rev}:{path}"])
         if header[0] == "blob":
             return data
         if header[0] == "tree":
             return None
     # missing: the walk says whether it is the revision or the file that is not there
-    commit = _commit(repo, rev)
+    import git
+
+    commit = _commit(_open(repo_root), rev)
     try:
         item = commit.tree / path
     except KeyError:

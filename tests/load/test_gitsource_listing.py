@@ -34,12 +34,9 @@ def _commit(root: Path, files: dict[str, bytes], links: dict[str, str] | None = 
 
 
 def _both(root: Path, folder: str) -> tuple[gitsource._Found | None, gitsource._Found]:
-    repo = git.Repo(root)
-    try:
-        listed = gitsource._listed(repo, "HEAD", folder, is_cluster_file)
-        walked = gitsource._walked(repo, "HEAD", folder, is_cluster_file)
-    finally:
-        repo.close()
+    listed = gitsource._listed(root, "HEAD", folder, is_cluster_file)
+    # as read_commit_files calls it: the repository the walk opens is closed when it returns
+    walked = gitsource._translated(gitsource._walked)(root, "HEAD", folder, is_cluster_file)
     return listed, walked
 
 
@@ -112,11 +109,7 @@ def test_a_submodule_is_skipped_as_the_walk_skips_it(tmp_path: Path) -> None:
 def test_a_commit_with_a_symlink_is_walked_so_the_link_is_followed(tmp_path: Path) -> None:
     _commit(tmp_path, {"shared/base.yaml": b"a: 1\n", "clusters/own.yaml": b"b: 2\n"},
             links={"clusters/linked": "../shared"})
-    repo = git.Repo(tmp_path)
-    try:
-        assert gitsource._listed(repo, "HEAD", "clusters", is_cluster_file) is None
-    finally:
-        repo.close()
+    assert gitsource._listed(tmp_path, "HEAD", "clusters", is_cluster_file) is None
 
     files, findings = gitsource.read_commit_files(tmp_path, "HEAD", "clusters",
                                                   max_bytes=100, is_cluster_file=is_cluster_file)
@@ -252,13 +245,9 @@ def test_a_short_name_git_finds_ambiguous_is_told_apart_from_a_blob(tmp_path: Pa
                           capture_output=True, text=True, check=True).stdout.split()
     prefixes = [sha[:4] for sha in shas]
     short = next(p for p in prefixes if prefixes.count(p) > 1)
-    repo = git.Repo(tmp_path)
-    try:
-        found = gitsource._batch(repo, "--batch", [short, "HEAD:clusters/a.yaml"])
-        with pytest.raises(GitError, match=f"git cannot tell which object {short} is"):
-            gitsource._cat_file(repo, "--batch", {short})
-    finally:
-        repo.close()
+    found = gitsource._batch(tmp_path, "--batch", [short, "HEAD:clusters/a.yaml"])
+    with pytest.raises(GitError, match=f"git cannot tell which object {short} is"):
+        gitsource._cat_file(tmp_path, "--batch", {short})
 
     assert [header for _, header, _ in found] == [["ambiguous"], ["blob", "5"]]
     assert found[1][2] == b"a: 1\n"
