@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from reconciler.model import PROFILE_BY_NAME, DesiredCluster
@@ -64,8 +63,12 @@ def in_document_terms(change: FieldChange, cluster: DesiredCluster | None) -> Fi
     the field (a field git removes or never wrote points at the nearest one that holds it)."""
     path = document_path(change.path)
     where = str(cluster.where(path)) if cluster is not None else ""
-    return replace(change, doc_path=path, doc_old=document_value(change.path, change.old),
-                   doc_new=document_value(change.path, change.new), source=where)
+    # made whole rather than with dataclasses.replace, which costs three times as much: five
+    # times per planned create, 30 ms of a plan of 1,000 (a test checks no field is dropped)
+    return FieldChange(change.path, change.old, change.new, change.sensitive, doc_path=path,
+                       doc_old=document_value(change.path, change.old),
+                       doc_new=document_value(change.path, change.new), source=where,
+                       cause=change.cause)
 
 
 def format_document_value(value: Any) -> str:

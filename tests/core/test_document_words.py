@@ -41,3 +41,23 @@ def test_a_wire_path_reads_as_the_document_path(wire: str, doc: str) -> None:
         "yaml-boolean-word-quoted", "plain-string", "list", "bool", "absent", "empty-string"])
 def test_a_value_reads_as_the_document_writes_it(wire: str, value: Any, shown: str) -> None:
     assert format_document_value(document_value(wire, value)) == shown
+
+
+def test_in_document_terms_keeps_every_other_field_of_the_change() -> None:
+    # it builds the change whole, so a field added to FieldChange must be carried here too
+    from dataclasses import fields
+
+    from reconciler.plan.document import in_document_terms
+    from reconciler.plan.types import FieldChange
+
+    set_by_it = {"doc_path", "doc_old", "doc_new", "source"}
+    given: dict[str, Any] = {f.name: f"given {f.name}" for f in fields(FieldChange)}
+    given.update(path="performanceProfile", old="CLUSTER_PERFORMANCE_PROFILE_DEFAULT",
+                 sensitive=True)
+    worded = in_document_terms(FieldChange(**given), None)
+
+    kept = {f.name: getattr(worded, f.name) for f in fields(FieldChange)
+            if f.name not in set_by_it}
+    assert kept == {name: value for name, value in given.items() if name not in set_by_it}
+    assert (worded.doc_path, worded.doc_old, worded.source) == (
+        "spec.performanceProfile", "default", "")
