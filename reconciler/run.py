@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from reconciler.errors import (
@@ -36,41 +36,53 @@ from reconciler.ports import GridAPI, LockInfo, SecretResolver, StateBackend
 from reconciler.sources import gitsource, loader, settings_loader
 from reconciler.sources.settings import Settings
 from reconciler.sources.workspace import Configured as Configured
+from reconciler.sources.workspace import GitRead as GitRead
 from reconciler.sources.workspace import Workspace as Workspace
 from reconciler.sources.workspace import collect_findings as collect_findings
 from reconciler.sources.workspace import load_workspace as load_workspace
 from reconciler.sources.workspace import output_reader
+from reconciler.sources.workspace import read_git as read_git
 from reconciler.sources.workspace import read_settings as read_settings
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:  # apply's machinery loads when a command applies, not when it plans
     from reconciler.apply.engine import Inventory
 
 
-class Listing:
-    """Grid's cluster list, asked in a thread of its own as soon as the client is open, while
-    the cluster files load: a large Grid takes seconds to answer. ``result`` waits for it (and
-    raises what the call raised); a run that stops first leaves it to end with the process."""
+class Background(Generic[_T]):
+    """``call()`` in a thread of its own, started at once, while the caller works on: a large
+    Grid takes seconds to list, and git reads a commit on the other core while Python imports
+    what the run needs next. ``result`` waits for it (and raises what it raised); a run that
+    stops first leaves it to end with the process."""
 
-    def __init__(self, grid: GridAPI) -> None:
+    def __init__(self, call: Callable[[], _T], *, name: str) -> None:
+        self._call = call
         self._done = threading.Event()
-        self._live: list[LiveCluster] = []
+        self._value: _T | None = None
         self._error: BaseException | None = None
-        threading.Thread(target=self._list, args=(grid,), name="gridops-list",
-                         daemon=True).start()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
 
-    def _list(self, grid: GridAPI) -> None:
+    def _run(self) -> None:
         try:
-            self._live = grid.list_clusters()
+            self._value = self._call()
         except BaseException as e:  # handed to whoever asks for the result
             self._error = e
         finally:
             self._done.set()
 
-    def result(self) -> list[LiveCluster]:
+    def result(self) -> _T:
         self._done.wait()
         if self._error is not None:
             raise self._error
-        return self._live
+        return cast(_T, self._value)
+
+
+class Listing(Background[list[LiveCluster]]):
+    """Grid's cluster list, asked as soon as the client is open, while the cluster files load."""
+
+    def __init__(self, grid: GridAPI) -> None:
+        super().__init__(grid.list_clusters, name="gridops-list")
 
 
 def _secret_for_diff(resolver: SecretResolver) -> Callable[[DesiredCluster, SecretRef],

@@ -75,12 +75,19 @@ class App:
                                  settings_required=self.settings_given, from_commit=from_commit)
 
     def workspace(self, *, from_commit: bool = False,
-                  configured: run.Configured | None = None) -> run.Workspace:
+                  configured: run.Configured | None = None,
+                  git_read: run.GitRead | None = None) -> run.Workspace:
         """The repository as loaded: the working tree, or (``from_commit``) the commit HEAD
-        points at, as apply uses it; ``configured``: its settings, already read."""
+        points at, as apply uses it; ``configured``: its settings, already read, and
+        ``git_read`` what git holds for them (``read_git``)."""
         return run.load_workspace(self.root, self.settings_file,
                                   settings_required=self.settings_given,
-                                  from_commit=from_commit, configured=configured)
+                                  from_commit=from_commit, configured=configured,
+                                  git_read=git_read)
+
+    def read_git(self, configured: run.Configured) -> run.GitRead:
+        """What git holds for ``configured``: the commit's cluster files, what is uncommitted."""
+        return run.read_git(self.root, self.settings_file, configured)
 
     def url(self, ws: run.Workspace | run.Configured) -> str:
         return self.grid_url or self.env.get("GRID_URL") or ws.settings.grid_url

@@ -284,6 +284,10 @@ def _apply(app: App, conf: run.Configured, saved: Plan | None, options: _ApplyOp
     waiting for the lock, so a newer run that went first is never undone), ask Grid for its
     list while the commit's cluster files load, plan (or check the saved plan), confirm,
     apply, sweep. None when skipped. ``loaded`` gets the commit's files once they are read."""
+    # git reads the commit's objects (fixed by its sha) and the working tree's status from the
+    # start, on the other core, while Python imports the client and takes the lock; the
+    # files are parsed under the lock, while Grid answers the list
+    reading = run.Background(lambda: app.read_git(conf), name="gridops-git")
     backend = app.state(conf)
     finder = leftover_finder(app) if options.force_delete or app.aws_checks(conf) else None
     lock = app.lock_info()
@@ -301,7 +305,8 @@ def _apply(app: App, conf: run.Configured, saved: Plan | None, options: _ApplyOp
             return None
         # asked under the lock, so no other apply changes Grid between the list and the plan
         listing = run.Listing(grid)
-        ws = loaded.workspace = app.workspace(configured=conf)  # the commit's objects only
+        # the commit's objects only
+        ws = loaded.workspace = app.workspace(configured=conf, git_read=reading.result())
         the_plan = run.plan_for_apply(ws, grid, backend, app.resolver, saved=saved,
                                       allow_empty=options.allow_empty, listing=listing)
         if saved is None:

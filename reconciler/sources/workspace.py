@@ -105,35 +105,56 @@ def read_settings(root: Path, settings_file: str, *, settings_required: bool = F
                       from_commit=from_commit and sha is not None)
 
 
+@dataclass(frozen=True)
+class GitRead:
+    """What a run reads from git itself, before a file is parsed: apply has it read while the
+    Grid client and the state lock are made ready (``read_git``)."""
+
+    #: the cluster files of the commit, by repo-relative path (None: the run reads the
+    #: working tree)
+    files: dict[str, bytes] | None
+    #: what reading them found: names that cannot be shown, files too large, broken links
+    findings: tuple[Finding, ...]
+    #: the YAML files under the clusters folder, and the settings file, that differ from HEAD
+    uncommitted: tuple[str, ...]
+
+
+def read_git(root: Path, settings_file: str, conf: Configured) -> GitRead:
+    """The commit's cluster files (when ``conf`` is the commit's) and what is uncommitted."""
+    settings = conf.settings
+    files: dict[str, bytes] | None = None
+    findings: list[Finding] = []
+    if conf.from_commit and conf.sha is not None:
+        files, findings = gitsource.read_commit_files(
+            root, conf.sha, settings.clusters_dir, max_bytes=settings.max_file_bytes,
+            is_cluster_file=loader.is_cluster_file)
+    dirty = gitsource.uncommitted_files(root, settings.clusters_dir, settings_file) \
+        if conf.in_git else ()
+    return GitRead(files=files, findings=tuple(findings), uncommitted=dirty)
+
+
 def load_workspace(root: Path, settings_file: str, *, settings_required: bool = False,
-                   from_commit: bool = False, configured: Configured | None = None
-                   ) -> Workspace:
+                   from_commit: bool = False, configured: Configured | None = None,
+                   git_read: GitRead | None = None) -> Workspace:
     """Settings + desired state at the working tree, or (``from_commit``, for apply) from the
     objects of the commit HEAD points at, never the files on disk; any error finding stops
-    everything. ``configured``: the settings already read (``read_settings``)."""
+    everything. ``configured``: the settings already read (``read_settings``); ``git_read``:
+    what git holds for them, already read (``read_git``)."""
     conf = configured or read_settings(root, settings_file, settings_required=settings_required,
                                        from_commit=from_commit)
-    settings, sha = conf.settings, conf.sha
-    if conf.from_commit and sha is not None:
-        files, clusters, findings = _read_desired_at(root, settings, sha)
+    settings = conf.settings
+    read = git_read or read_git(root, settings_file, conf)
+    if read.files is not None:
+        files, clusters, findings = _desired_from(root, settings, read.files,
+                                                  list(read.findings))
     else:
         files, clusters, findings = _read_desired(root, settings)
     if any(f.severity == "error" for f in findings):
         raise ValidationError(findings)
-    dirty = gitsource.uncommitted_files(root, settings.clusters_dir, settings_file) \
-        if conf.in_git else ()
-    desired = DesiredState(clusters=clusters, git_sha=sha, uncommitted=dirty,
+    desired = DesiredState(clusters=clusters, git_sha=conf.sha, uncommitted=read.uncommitted,
                            digest=_digest(conf.data, files))
     return Workspace(root=root, settings=settings, desired=desired,
                      warnings=tuple(f for f in findings if f.severity != "error"))
-
-
-def _read_desired_at(root: Path, settings: Settings, sha: str) -> tuple[
-        dict[str, bytes], dict[str, DesiredCluster], list[Finding]]:
-    files, read_findings = gitsource.read_commit_files(
-        root, sha, settings.clusters_dir, max_bytes=settings.max_file_bytes,
-        is_cluster_file=loader.is_cluster_file)
-    return _desired_from(root, settings, files, read_findings)
 
 
 def _digest(settings_bytes: bytes, files: Mapping[str, bytes]) -> str:
