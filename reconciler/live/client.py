@@ -69,11 +69,11 @@ class GridClient:
             **({"Authorization": basic_authorization(credentials)} if credentials else {}),
         })
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
-        verify = _tls(self.base_url)
         #: where requests go; None when a proxy is set, which httpx's client then speaks to
-        self._transport = transport or open_transport(self.base_url, verify=verify)
+        #: (the transport checks an https Grid's certificates as httpx does by default)
+        self._transport = transport or open_transport(self.base_url, verify=True)
         self._http = None if self._transport is not None else httpx.Client(
-            follow_redirects=False, timeout=httpx.Timeout(timeout), verify=verify,
+            follow_redirects=False, timeout=httpx.Timeout(timeout), verify=_tls(self.base_url),
             headers=self._headers)
         #: each path's absolute URL, parsed once (httpx's URL parsing, per request, cost as
         #: much as sending it)
@@ -243,10 +243,12 @@ def _cluster_path(cluster_id: str) -> str:
 
 
 def _tls(base_url: str) -> ssl.SSLContext | bool:
-    """How the client checks certificates: for https, httpx's default (certifi's bundle, or
-    SSL_CERT_FILE / SSL_CERT_DIR). For http (loopback only, by the URL policy) no TLS is ever
-    spoken, so the client gets a context that trusts no certificate at all rather than paying
-    0.08 s of every run to load a bundle it never uses."""
+    """How httpx's client (the one a proxy gets) checks certificates: for https, httpx's
+    default (certifi's bundle, or SSL_CERT_FILE / SSL_CERT_DIR). For http (loopback only, by
+    the URL policy) no TLS is ever spoken, so the client gets a context that trusts no
+    certificate at all rather than paying 0.08 s of every run to load a bundle it never uses.
+    Without a proxy nothing is made here: gridops' own transport speaks plain http without a
+    context, and makes an https Grid's (the default checks) itself."""
     if base_url[:6].lower() == "https:":
         return True
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

@@ -110,6 +110,23 @@ def test_the_client_speaks_through_the_keep_alive_transport() -> None:
         assert isinstance(c._transport, KeepAliveTransport)  # noqa: SLF001
 
 
+def test_a_plain_http_client_without_a_proxy_makes_no_tls_context(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # no TLS is spoken to a loopback http Grid: making the context httpx's client would get
+    # cost every run 3 ms; only that client (the one a proxy gets) needs it
+    from reconciler.live import client as client_module
+
+    asked: list[str] = []
+    real = client_module._tls  # noqa: SLF001
+    monkeypatch.setattr(client_module, "_tls", lambda url: asked.append(url) or real(url))
+    with scripted_server(Script()) as grid, client(grid.url) as c:
+        assert c.create_cluster("c1", {}).name == "c1"
+    assert asked == []
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # the control
+    with client("http://127.0.0.1:1"):
+        assert asked == ["http://127.0.0.1:1"]
+
+
 def test_one_connection_carries_request_after_request() -> None:
     with scripted_server(Script()) as grid, client(grid.url) as c:
         for _ in range(5):
