@@ -35,7 +35,7 @@ _YAML_SUFFIXES = (".yaml", ".yml")
 _opened = threading.local()
 
 
-class GitFailed(Exception):
+class _GitFailed(Exception):
     """A git command that ``_git`` ran failed; ``stderr`` is what git said."""
 
     def __init__(self, command: str, stderr: str) -> None:
@@ -54,10 +54,8 @@ def _translated(function: _F) -> _F:
         _opened.repos = [] if outer is None else outer
         try:
             return function(repo_root, *args, **kwargs)
-        except (GitFailed, BrokenPipeError) as e:
-            raise git_failure(repo_root, "git", e) from e
         except Exception as e:
-            if _from_gitpython(e):
+            if isinstance(e, (_GitFailed, BrokenPipeError)) or _from_gitpython(e):
                 raise git_failure(repo_root, "git", e) from e
             raise
         finally:
@@ -78,7 +76,7 @@ def _from_gitpython(error: BaseException) -> bool:
 def _git(repo_root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int, ...] = (0,)
          ) -> bytes:
     """What ``git ARGS`` run at the top of ``repo_root`` writes, the exit codes ``ok`` allowed
-    (``GitFailed`` otherwise), as GitPython would run it: English messages, the git that
+    (``_GitFailed`` otherwise), as GitPython would run it: English messages, the git that
     GIT_PYTHON_GIT_EXECUTABLE names. Git looks for the repository in ``repo_root`` only, never
     in a folder above it (as GitPython's ``Repo`` without a parent search)."""
     env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C",
@@ -96,7 +94,7 @@ def _git(repo_root: Path, *args: str, stdin: bytes | None = None, ok: tuple[int,
         said = done.stderr.decode("utf-8", "replace")
         if "not a git repository" in said and "dubious ownership" not in said:
             raise _not_a_repository(repo_root)
-        raise GitFailed(f"git {args[0]}", said)
+        raise _GitFailed(f"git {args[0]}", said)
     return done.stdout
 
 
@@ -143,7 +141,7 @@ def uncommitted_files(repo_root: Path, *paths: str) -> tuple[str, ...]:
     try:
         out = _git(repo_root, "status", "--porcelain=v1", "-z", "--untracked-files=all",
                    "--ignored=matching", "--", *paths).decode("utf-8", "surrogateescape")
-    except GitFailed as e:
+    except _GitFailed as e:
         raise git_failure(repo_root, "git status", e) from e
     found: list[str] = []
     entries = iter(out.split("\0"))
@@ -183,7 +181,7 @@ def _ls_tree(repo_root: Path, rev: str, top: str, *, sizes: bool
     try:
         out = _git(repo_root, "--literal-pathspecs", "ls-tree", "-r", "-z",
                    *(["-l"] if sizes else []), "--full-tree", rev, "--", *([top] if top else []))
-    except GitFailed as e:
+    except _GitFailed as e:
         said = str(e.stderr).lower()
         if "not a valid object name" in said or "not a tree object" in said:
             raise _unknown(rev) from e
